@@ -1,0 +1,99 @@
+/**
+ * The hook interfaces every plugin and backend shares: CPUID leaves, MSRs, hypercalls and I/O
+ * ports. A hook returns its outcome as data (a #GP is a result, never an exception).
+ *
+ * @module
+ */
+
+import type { CpuidRegisters } from "./cpuid.ts";
+import type { VcpuContext } from "./vcpu_context.ts";
+
+/** The outcome of a guest RDMSR. */
+export type MsrReadResult = { readonly kind: "value"; readonly value: bigint } | {
+  readonly kind: "gp";
+};
+
+/** The outcome of a guest WRMSR. */
+export type MsrWriteResult = { readonly kind: "ok" } | { readonly kind: "gp" };
+
+/** The shared #GP outcome (no allocation on the hot path). */
+export const MSR_GP: { readonly kind: "gp" } = Object.freeze({ kind: "gp" });
+
+/** The shared successful-write outcome. */
+export const MSR_OK: { readonly kind: "ok" } = Object.freeze({ kind: "ok" });
+
+/**
+ * Builds a successful RDMSR outcome.
+ *
+ * @example
+ * ```ts
+ * import { msrValue } from "@pvkit/machine";
+ * console.log(msrValue(1n)); // { kind: "value", value: 1n }
+ * ```
+ */
+export function msrValue(value: bigint): MsrReadResult {
+  return { kind: "value", value };
+}
+
+/** Who performs an MSR access: the guest (RDMSR/WRMSR) or the VMM (KVM_GET/SET_MSRS). */
+export type MsrInitiator = "guest" | "host";
+
+/** Handles a set of MSRs. */
+export interface MsrHook {
+  /** The MSR indices this hook handles. */
+  readonly msrs: readonly number[];
+  /** Reads an MSR. */
+  read(vcpu: VcpuContext, msr: number, initiator: MsrInitiator): MsrReadResult;
+  /** Writes an MSR. */
+  write(vcpu: VcpuContext, msr: number, value: bigint, initiator: MsrInitiator): MsrWriteResult;
+}
+
+/** The registers a hypercall passes: RAX = nr, a0..a3 = RBX, RCX, RDX, RSI (kvm-pv-abi.md §5). */
+export interface HypercallArgs {
+  /** The hypercall number, already masked to 32 bits for a non-64-bit caller. */
+  readonly nr: number;
+  /** a0 (RBX), a1 (RCX), a2 (RDX), a3 (RSI), masked to 32 bits for a non-64-bit caller. */
+  readonly args: readonly [bigint, bigint, bigint, bigint];
+}
+
+/** Handles one hypercall number. The return value is RAX as a signed 64-bit value. */
+export interface HypercallHook {
+  /** The hypercall number. */
+  readonly nr: number;
+  /** Runs the hypercall and returns RAX (e.g. `-1000n` for -KVM_ENOSYS). */
+  call(vcpu: VcpuContext, call: HypercallArgs): bigint;
+}
+
+/** Handles a range of I/O ports. */
+export interface IoPortHook {
+  /** First port handled. */
+  readonly first: number;
+  /** Last port handled (inclusive). */
+  readonly last: number;
+  /** IN of `size` (1, 2 or 4) bytes. */
+  read(vcpu: VcpuContext, port: number, size: 1 | 2 | 4): number;
+  /** OUT of `size` (1, 2 or 4) bytes. */
+  write(vcpu: VcpuContext, port: number, size: 1 | 2 | 4, value: number): void;
+}
+
+/** Adjusts one CPUID leaf beyond the static bits the manifests declare. */
+export interface CpuidHook {
+  /** The leaf. */
+  readonly leaf: number;
+  /** The subleaf, when the leaf has them. */
+  readonly subleaf?: number;
+  /** Edits the registers a vCPU will see. */
+  contribute(vcpuIndex: number, registers: CpuidRegisters): void;
+}
+
+/** The hooks one plugin instance contributes to a running machine. */
+export interface PluginHooks {
+  /** CPUID adjustments. */
+  readonly cpuid?: readonly CpuidHook[];
+  /** MSR handlers. */
+  readonly msrs?: readonly MsrHook[];
+  /** Hypercall handlers. */
+  readonly hypercalls?: readonly HypercallHook[];
+  /** I/O port handlers. */
+  readonly ioPorts?: readonly IoPortHook[];
+}

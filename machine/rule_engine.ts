@@ -1,0 +1,104 @@
+/**
+ * Rule evaluation for `--rules strict`: which manifest and machine rules a composition breaks,
+ * and the texts that say so.
+ *
+ * @module
+ */
+
+import { type ConditionFacts, conditionFeatures, evaluateCondition } from "./condition.ts";
+import type { PluginManifest, Rule } from "./manifest.ts";
+
+/** A rule that does not hold, with the feature that owns it (none for machine rules). */
+export interface RuleViolation {
+  /** The rule. */
+  readonly rule: Rule;
+  /** The owning feature, absent for machine rules. */
+  readonly owner?: PluginManifest;
+}
+
+/**
+ * The rules owned by a feature: its manifest's rules, plus an implicit error rule when the
+ * feature has been removed from KVM (`removed` in the manifest).
+ *
+ * @example
+ * ```ts
+ * import { ownedRules, PluginRegistry } from "@pvkit/machine";
+ * console.log(ownedRules(new PluginRegistry().lookup("x2apic")!.manifest).length); // 0
+ * ```
+ */
+export function ownedRules(m: PluginManifest): readonly Rule[] {
+  if (!m.removed) return m.rules;
+  const removed: Rule = {
+    id: `${m.name}/removed`,
+    level: "error",
+    message: `{feature} was removed from KVM (${m.removed.since}): ${m.removed.reason}`,
+    fix: m.removed.replacement
+      ? `use ${m.removed.replacement} instead`
+      : `drop {feature} from -cpu (or set {feature}=off)`,
+  };
+  return [removed, ...m.rules];
+}
+
+/**
+ * Finds the violated rules: for each enabled owner, its rules; then the machine rules.
+ *
+ * @example
+ * ```ts
+ * import { findViolations } from "@pvkit/machine";
+ * const facts = {
+ *   isEnabled: () => true, irqchip: "on" as const, x2apic: true, vcpus: 300, apicIdLimit: 300,
+ *   accel: "kvm" as const, kvm: true,
+ * };
+ * const rule = { id: "x", level: "error" as const, when: { vcpus: { min: 32769 } }, message: "too many" };
+ * console.log(findViolations([], facts, [rule]).length); // 0
+ * ```
+ */
+export function findViolations(
+  owners: readonly PluginManifest[],
+  facts: ConditionFacts,
+  machineRules: readonly Rule[],
+): RuleViolation[] {
+  const out: RuleViolation[] = [];
+  const check = (rule: Rule, owner?: PluginManifest) => {
+    if (rule.when !== undefined && !evaluateCondition(rule.when, facts)) return;
+    if (rule.require !== undefined && evaluateCondition(rule.require, facts)) return;
+    out.push(owner ? { rule, owner } : { rule });
+  };
+  for (const owner of owners) {
+    if (!facts.isEnabled(owner.name)) continue;
+    for (const rule of ownedRules(owner)) check(rule, owner);
+  }
+  for (const rule of machineRules) check(rule);
+  return out;
+}
+
+function fill(text: string, violation: RuleViolation, facts: ConditionFacts): string {
+  const matched = violation.rule.when === undefined
+    ? []
+    : conditionFeatures(violation.rule.when).filter((f) => facts.isEnabled(f));
+  return text
+    .replaceAll("{feature}", violation.owner?.name ?? "")
+    .replaceAll("{matched}", matched.join(", "))
+    .replaceAll("{vcpus}", String(facts.vcpus))
+    .replaceAll("{apicIdLimit}", String(facts.apicIdLimit));
+}
+
+/**
+ * The text of a violation: the message, the rule's id, and the fix.
+ *
+ * @example
+ * ```ts
+ * import { describeViolation } from "@pvkit/machine";
+ * const facts = {
+ *   isEnabled: () => false, irqchip: "off" as const, x2apic: false, vcpus: 1, apicIdLimit: 1,
+ *   accel: "kvm" as const, kvm: true,
+ * };
+ * const rule = { id: "r", level: "error" as const, message: "needs more", fix: "add more" };
+ * console.log(describeViolation({ rule }, facts)); // "needs more [rule r]; fix: add more"
+ * ```
+ */
+export function describeViolation(violation: RuleViolation, facts: ConditionFacts): string {
+  const { rule } = violation;
+  const fix = rule.fix ? `; fix: ${fill(rule.fix, violation, facts)}` : "";
+  return `${fill(rule.message, violation, facts)} [rule ${rule.id}]${fix}`;
+}

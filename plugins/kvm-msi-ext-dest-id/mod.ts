@@ -1,0 +1,31 @@
+/**
+ * `@pvkit/kvm-msi-ext-dest-id`: kvm-msi-ext-dest-id: MSI address bits 11:5 carry APIC-ID bits 14:8, so interrupts reach up to 32768 APIC IDs without an IOMMU.
+ *
+ * QEMU turns it on by default for named CPU models when the irqchip is split (except on pc-*-5.1 and older machine types); KVM never reports it: the VMM provides it.
+ *
+ * @example
+ * ```ts
+ * import { kvmMsiExtDestId } from "@pvkit/kvm-msi-ext-dest-id";
+ * console.log(kvmMsiExtDestId.manifest.cpuid.bits);
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import manifest from "./manifest.json" with { type: "json" };
+
+/**
+ * The kvm-msi-ext-dest-id plugin: its manifest (CPUID bit 15 of 0x40000001 EAX, defaults, rules).
+ *
+ * @example
+ * ```ts
+ * import { kvmMsiExtDestId } from "@pvkit/kvm-msi-ext-dest-id";
+ * console.log(kvmMsiExtDestId.manifest.name); // "kvm-msi-ext-dest-id"
+ * ```
+ */
+export const kvmMsiExtDestId: PvPlugin = definePlugin(
+  manifest,
+  undefined,
+  "@pvkit/kvm-msi-ext-dest-id/manifest.json",
+);

@@ -1,0 +1,31 @@
+/**
+ * `@pvkit/kvm-pv-unhalt`: kvm-pv-unhalt: paravirtual spinlocks: a waiter halts and the lock holder wakes it with KVM_HC_KICK_CPU.
+ *
+ * Linux uses PV spinlocks only with more than one possible CPU, without the dedicated-pCPU hint and without `nopvspin`.
+ *
+ * @example
+ * ```ts
+ * import { kvmPvUnhalt } from "@pvkit/kvm-pv-unhalt";
+ * console.log(kvmPvUnhalt.manifest.cpuid.bits);
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import manifest from "./manifest.json" with { type: "json" };
+
+/**
+ * The kvm-pv-unhalt plugin: its manifest (CPUID bit 7 of 0x40000001 EAX, defaults, rules).
+ *
+ * @example
+ * ```ts
+ * import { kvmPvUnhalt } from "@pvkit/kvm-pv-unhalt";
+ * console.log(kvmPvUnhalt.manifest.name); // "kvm-pv-unhalt"
+ * ```
+ */
+export const kvmPvUnhalt: PvPlugin = definePlugin(
+  manifest,
+  undefined,
+  "@pvkit/kvm-pv-unhalt/manifest.json",
+);

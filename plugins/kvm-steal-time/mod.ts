@@ -1,0 +1,31 @@
+/**
+ * `@pvkit/kvm-steal-time`: kvm-steal-time: the host reports time the vCPU was runnable but not running (kvm_steal_time record at MSR 0x4b564d03).
+ *
+ * KVM reports the bit only when the host has sched_info_on(). The record's preempted byte also drives kvm-pv-tlb-flush and vcpu_is_preempted().
+ *
+ * @example
+ * ```ts
+ * import { kvmStealTime } from "@pvkit/kvm-steal-time";
+ * console.log(kvmStealTime.manifest.cpuid.bits);
+ * ```
+ *
+ * @module
+ */
+
+import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import manifest from "./manifest.json" with { type: "json" };
+
+/**
+ * The kvm-steal-time plugin: its manifest (CPUID bit 5 of 0x40000001 EAX, defaults, rules).
+ *
+ * @example
+ * ```ts
+ * import { kvmStealTime } from "@pvkit/kvm-steal-time";
+ * console.log(kvmStealTime.manifest.name); // "kvm-steal-time"
+ * ```
+ */
+export const kvmStealTime: PvPlugin = definePlugin(
+  manifest,
+  undefined,
+  "@pvkit/kvm-steal-time/manifest.json",
+);
