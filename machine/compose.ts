@@ -31,7 +31,7 @@ import { parseRule } from "./manifest_parse.ts";
 import machineRulesJson from "./machine_rules.json" with { type: "json" };
 import type { RegisteredFeature } from "./registry.ts";
 import { describeViolation, findViolations } from "./rule_engine.ts";
-import { apicIdLimit, validateTopology } from "./topology.ts";
+import { apicIdLimit, MAX_VCPUS, validateTopology } from "./topology.ts";
 import { VcpuCpuidTable } from "./vcpu_cpuid.ts";
 
 /** The core's machine-level rules (machine/machine_rules.json). */
@@ -301,7 +301,8 @@ export function composeMachine(request: CompositionRequest): ComposedMachine {
   return new ComposedMachine(
     description,
     registry,
-    new VcpuCpuidTable(topology, x2apic, shared),
+    // Past the addressable limit there is no machine to run (the rule above says so).
+    topology.cpus <= MAX_VCPUS ? new VcpuCpuidTable(topology, x2apic, shared) : undefined,
     filterWarnings,
   );
 }

@@ -22,15 +22,23 @@
 export class PvkitError extends Error {
   /** A stable identifier for the kind of mistake, e.g. `"unknown-feature"`. */
   readonly code: string;
-  /** How to fix the mistake, when pvkit knows. */
-  readonly hint?: string;
+  #hint: string | (() => string | undefined) | undefined;
 
-  /** Creates an error with a code, a message and an optional fix. */
-  constructor(code: string, message: string, hint?: string) {
+  /**
+   * Creates an error with a code, a message and an optional fix. The fix may be a function,
+   * evaluated the first time it is read (did-you-mean searches cost more than the error).
+   */
+  constructor(code: string, message: string, hint?: string | (() => string | undefined)) {
     super(message);
     this.name = "PvkitError";
     this.code = code;
-    if (hint !== undefined) this.hint = hint;
+    this.#hint = hint;
+  }
+
+  /** How to fix the mistake, when pvkit knows. */
+  get hint(): string | undefined {
+    if (typeof this.#hint === "function") this.#hint = this.#hint();
+    return this.#hint;
   }
 }
 

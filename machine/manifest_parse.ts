@@ -18,20 +18,18 @@ import type {
   RuleLevel,
 } from "./manifest.ts";
 
-type Json = unknown;
-
 const FEATURE_NAME = /^[a-z][a-z0-9-]*$/;
 const IRQCHIP_MODES: readonly IrqchipMode[] = ["on", "split", "off"];
 const RULE_LEVELS: readonly RuleLevel[] = ["error", "warning", "note"];
 
-function object(value: Json, path: string): Record<string, Json> {
+function object(value: unknown, path: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ManifestError(path, "must be an object");
   }
-  return value as Record<string, Json>;
+  return value as Record<string, unknown>;
 }
 
-function only(obj: Record<string, Json>, path: string, keys: readonly string[]): void {
+function only(obj: Record<string, unknown>, path: string, keys: readonly string[]): void {
   for (const key of Object.keys(obj)) {
     if (!keys.includes(key)) {
       throw new ManifestError(
@@ -43,29 +41,29 @@ function only(obj: Record<string, Json>, path: string, keys: readonly string[]):
   }
 }
 
-function string(value: Json, path: string): string {
+function string(value: unknown, path: string): string {
   if (typeof value !== "string" || value.length === 0) {
     throw new ManifestError(path, "must be a non-empty string");
   }
   return value;
 }
 
-function optionalString(value: Json, path: string): string | undefined {
+function optionalString(value: unknown, path: string): string | undefined {
   return value === undefined ? undefined : string(value, path);
 }
 
-function boolean(value: Json, path: string): boolean {
+function boolean(value: unknown, path: string): boolean {
   if (typeof value !== "boolean") throw new ManifestError(path, "must be true or false");
   return value;
 }
 
-function array(value: Json, path: string): Json[] {
+function array(value: unknown, path: string): unknown[] {
   if (!Array.isArray(value)) throw new ManifestError(path, "must be an array");
   return value;
 }
 
 /** Reads a non-negative integer given as a JSON number or a hex/decimal string. */
-function integer(value: Json, path: string, max: number): number {
+function integer(value: unknown, path: string, max: number): number {
   let n: number;
   if (typeof value === "number") n = value;
   else if (typeof value === "string" && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value)) n = Number(value);
@@ -76,7 +74,7 @@ function integer(value: Json, path: string, max: number): number {
   return n;
 }
 
-function featureName(value: Json, path: string): string {
+function featureName(value: unknown, path: string): string {
   const name = string(value, path);
   if (!FEATURE_NAME.test(name)) {
     throw new ManifestError(path, `"${name}" is not a feature name (lowercase, digits, '-')`);
@@ -84,7 +82,7 @@ function featureName(value: Json, path: string): string {
   return name;
 }
 
-function range(value: Json, path: string): NumericRange {
+function range(value: unknown, path: string): NumericRange {
   const obj = object(value, path);
   only(obj, path, ["min", "max"]);
   const out: { min?: number; max?: number } = {};
@@ -102,7 +100,7 @@ function range(value: Json, path: string): NumericRange {
  * console.log(parseCondition({ irqchip: ["split"] }, "$.defaultOn"));
  * ```
  */
-export function parseCondition(value: Json, path: string): Condition {
+export function parseCondition(value: unknown, path: string): Condition {
   if (typeof value === "boolean") return value;
   const obj = object(value, path);
   const keys = Object.keys(obj);
@@ -173,7 +171,7 @@ export function parseCondition(value: Json, path: string): Condition {
  * console.log(rule.level);
  * ```
  */
-export function parseRule(value: Json, path: string): Rule {
+export function parseRule(value: unknown, path: string): Rule {
   const obj = object(value, path);
   only(obj, path, ["id", "level", "when", "require", "message", "fix", "source"]);
   const level = obj.level;
@@ -202,7 +200,7 @@ export function parseRule(value: Json, path: string): Rule {
   return rule;
 }
 
-function lifecycle(value: Json, path: string): Lifecycle | undefined {
+function lifecycle(value: unknown, path: string): Lifecycle | undefined {
   if (value === undefined) return undefined;
   const obj = object(value, path);
   only(obj, path, ["since", "reason", "replacement"]);
@@ -215,7 +213,7 @@ function lifecycle(value: Json, path: string): Lifecycle | undefined {
   return out;
 }
 
-function hostSupport(value: Json, path: string): HostSupport {
+function hostSupport(value: unknown, path: string): HostSupport {
   const obj = object(value, path);
   only(obj, path, ["provider", "when", "autoEnable"]);
   if (obj.provider !== "kernel" && obj.provider !== "vmm") {
@@ -249,7 +247,7 @@ function hostSupport(value: Json, path: string): HostSupport {
  * console.log(manifest.cpuid.bits);
  * ```
  */
-export function parseManifest(value: Json, origin = "$"): PluginManifest {
+export function parseManifest(value: unknown, origin = "$"): PluginManifest {
   const root = origin;
   const obj = object(value, root);
   only(obj, root, [

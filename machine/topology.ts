@@ -111,7 +111,11 @@ export function apicIdLayout(t: SmpTopology): ApicIdLayout {
  * console.log(apicIdOf(t, 3)); // 4: socket 1 starts at 1 << 2
  * ```
  */
-export function apicIdOf(t: SmpTopology, index: number, layout = apicIdLayout(t)): number {
+export function apicIdOf(
+  t: SmpTopology,
+  index: number,
+  layout: ApicIdLayout = apicIdLayout(t),
+): number {
   const thread = index % t.threads;
   const core = Math.floor(index / t.threads) % t.cores;
   const die = Math.floor(index / (t.threads * t.cores)) % t.dies;

@@ -160,7 +160,8 @@ function composeChecked(
   if (!model) {
     throw new QemuOptionError(
       `unable to find CPU model '${cpuOption.model}'`,
-      didYouMean(cpuOption.model, dialect.models.keys()) ?? "see `pvkit cpu-help` for the models",
+      () =>
+        didYouMean(cpuOption.model, dialect.models.keys()) ?? "see `pvkit cpu-help` for the models",
     );
   }
   reportModel(model.name);
@@ -249,7 +250,7 @@ function composeChecked(
   }
   const unnamed = registry.features
     .map((f) => f.manifest)
-    .filter((m) => m.qemu.name !== null && !dialect.flags.includes(m.qemu.name))
+    .filter((m) => m.qemu.name !== null && !dialect.flagSet.has(m.qemu.name))
     .map((m) => m.name);
   const request: CompositionRequest = {
     registry,

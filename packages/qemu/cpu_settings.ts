@@ -14,14 +14,14 @@ import type { QemuCpuModel, QemuDialect } from "./qemu_dialect.ts";
 import { parseQemuBool } from "./qemu_bool.ts";
 
 /** The CPU properties pvkit models, by QEMU name. */
-const CPU_PROPERTIES: Record<string, keyof CpuProperties> = {
-  "kvm": "kvm",
-  "check": "check",
-  "enforce": "enforce",
-  "migratable": "migratable",
-  "x-force-features": "forceFeatures",
-  "kvm-pv-enforce-cpuid": "pvEnforceCpuid",
-};
+const CPU_PROPERTIES = new Map<string, keyof CpuProperties>([
+  ["kvm", "kvm"],
+  ["check", "check"],
+  ["enforce", "enforce"],
+  ["migratable", "migratable"],
+  ["x-force-features", "forceFeatures"],
+  ["kvm-pv-enforce-cpuid", "pvEnforceCpuid"],
+]);
 
 /** Properties only `host`/`max` have (qemu64-x86_64-cpu lacks them). */
 const HOST_ONLY_PROPERTIES = new Set(["migratable", "host-cache-info"]);
@@ -65,7 +65,7 @@ export function classifyCpuItems(
   rules: RulesMode,
 ): CpuSettings {
   const typeName = `${model.name}-x86_64-cpu`;
-  const flags = new Set(dialect.flags);
+  const flags = dialect.flagSet;
   const modelled = (name: string) => {
     const found = registry.lookup(name);
     if (!found) return undefined;
@@ -102,14 +102,15 @@ export function classifyCpuItems(
       settings.push({ feature: feature.name, enabled: boolean(), form: "property" });
       continue;
     }
-    if (name in CPU_PROPERTIES && exists(name)) {
-      cpu[CPU_PROPERTIES[name]] = boolean();
+    const property = CPU_PROPERTIES.get(name);
+    if (property && exists(name)) {
+      cpu[property] = boolean();
       continue;
     }
     if (!exists(name)) {
       throw new QemuOptionError(
         `${global}: Property '${typeName}.${name}' not found`,
-        didYouMean(name, candidates()),
+        () => didYouMean(name, candidates()),
       );
     }
     const type = dialect.properties.get(dialect.aliases.get(name) ?? name) ?? "bool";
@@ -135,14 +136,15 @@ export function classifyCpuItems(
       settings.push({ feature: feature.name, enabled, form: item.kind });
       continue;
     }
-    if (item.name in CPU_PROPERTIES && exists(item.name)) {
-      cpu[CPU_PROPERTIES[item.name]] = enabled;
+    const property = CPU_PROPERTIES.get(item.name);
+    if (property && exists(item.name)) {
+      cpu[property] = enabled;
       continue;
     }
     if (!exists(item.name)) {
       throw new QemuOptionError(
         `Property '${typeName}.${item.name}' not found`,
-        didYouMean(item.name, candidates()),
+        () => didYouMean(item.name, candidates()),
       );
     }
     const type = dialect.properties.get(dialect.aliases.get(item.name) ?? item.name) ?? "bool";

@@ -36,8 +36,11 @@ export function suggest(word: string, candidates: Iterable<string>, limit = 3): 
   const scored: [number, string][] = [];
   for (const candidate of new Set(candidates)) {
     const c = candidate.toLowerCase();
+    const contains = c.length >= 5 && normal.length >= 5 &&
+      (c.includes(normal) || normal.includes(c));
+    if (!contains && Math.abs(c.length - normal.length) > budget) continue;
     const d = distance(normal, c);
-    if (d <= budget || (c.length >= 5 && normal.length >= 5 && (c.includes(normal) || normal.includes(c)))) {
+    if (d <= budget || contains) {
       scored.push([d, candidate]);
     }
   }

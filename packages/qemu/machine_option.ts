@@ -69,14 +69,16 @@ const OTHER_MACHINE_PROPERTIES = new Set([
 ]);
 
 /**
- * pvkit's own machine type for machines assembled in code: no QEMU CPU limit (up to 32768
- * vCPUs, the 15-bit APIC ID limit), an in-kernel irqchip by default, no compat settings.
+ * pvkit's own machine type for machines assembled in code: no QEMU CPU limit (the core's rules
+ * allow up to 32768 vCPUs, the 15-bit APIC ID limit), an in-kernel irqchip by default, no compat
+ * settings.
  * Accepted in strict mode only.
  */
 export const PVKIT_MACHINE_TYPE: QemuMachineType = Object.freeze({
   name: "pvkit",
   family: "pvkit",
-  maxCpus: 32768,
+  // No machine limit of its own: the core's rule reports more than 32768 vCPUs.
+  maxCpus: 2 ** 31 - 1,
   defaultIrqchip: "on",
   msiExtDestIdOff: false,
   preferSockets: false,
@@ -150,14 +152,13 @@ export function parseMachineOption(
   const typeName = pairs.find((p) => p.key === "type")?.value ?? dialect.defaultMachine;
   const type = extraTypes.find((t) => t.name === typeName) ?? dialect.resolveMachine(typeName);
   if (!type) {
-    const hint = didYouMean(typeName, [
-      ...dialect.machineNames(),
-      ...extraTypes.map((t) => t.name),
-    ]);
-    throw new QemuOptionError(
-      "unsupported machine type",
-      `Use -machine help to list supported machines${hint ? `; ${hint}` : ""}`,
-    );
+    throw new QemuOptionError("unsupported machine type", () => {
+      const hint = didYouMean(typeName, [
+        ...dialect.machineNames(),
+        ...extraTypes.map((t) => t.name),
+      ]);
+      return `Use -machine help to list supported machines${hint ? `; ${hint}` : ""}`;
+    });
   }
   let irqchipText: string | undefined;
   let accel: string | undefined;
@@ -168,7 +169,7 @@ export function parseMachineOption(
     else if (key === "accel") accel = value;
     else if (OTHER_MACHINE_PROPERTIES.has(key)) notModelled.push(`-machine ${key}=${value}`);
     else {
-      const hint = didYouMean(key, ["kernel-irqchip", "accel", ...OTHER_MACHINE_PROPERTIES]);
+      const hint = () => didYouMean(key, ["kernel-irqchip", "accel", ...OTHER_MACHINE_PROPERTIES]);
       throw new QemuOptionError(`Property '${type.name}-machine.${key}' not found`, hint);
     }
   }

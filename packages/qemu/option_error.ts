@@ -19,7 +19,7 @@ import { PvkitError } from "@pvkit/machine";
  */
 export class QemuOptionError extends PvkitError {
   /** Creates the error with QEMU's text and an optional pvkit hint. */
-  constructor(message: string, hint?: string) {
+  constructor(message: string, hint?: string | (() => string | undefined)) {
     super("bad-qemu-option", message, hint);
     this.name = "QemuOptionError";
   }

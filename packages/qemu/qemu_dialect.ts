@@ -63,6 +63,8 @@ export interface QemuDialect {
   readonly label: string;
   /** Every feature-flag name, as `-cpu help` lists them (sorted, kvmclock twice). */
   readonly flags: readonly string[];
+  /** The same names as a set. */
+  readonly flagSet: ReadonlySet<string>;
   /** Non-flag `-cpu` properties and their types. */
   readonly properties: ReadonlyMap<string, PropertyType>;
   /** Property aliases (`kvm_pv_eoi` → `kvm-pv-eoi`, `sse3` → `pni`). */
@@ -137,9 +139,9 @@ function buildDialect(version: QemuVersion): QemuDialect {
   }
   const data = machinesJson.versions[version];
   const families = data.families as unknown as VersionFamilies;
-  const aliasMap: Record<string, string> = data.aliases;
+  const aliasMap = new Map<string, string>(Object.entries(data.aliases));
   const resolveMachine = (name: string): QemuMachineType | undefined => {
-    const resolved = aliasMap[name] ?? name;
+    const resolved = aliasMap.get(name) ?? name;
     for (const family of ["pc-i440fx", "pc-q35"] as const) {
       const prefix = `${family}-`;
       if (!resolved.startsWith(prefix)) continue;
@@ -178,7 +180,7 @@ function buildDialect(version: QemuVersion): QemuDialect {
     return undefined;
   };
   const machineNames = (): string[] => {
-    const names = [...Object.keys(aliasMap), "microvm", "isapc"];
+    const names = [...aliasMap.keys(), "microvm", "isapc"];
     for (const family of ["pc-i440fx", "pc-q35"]) {
       for (const v of families[family].versions ?? []) names.push(`${family}-${v}`);
     }
@@ -188,6 +190,7 @@ function buildDialect(version: QemuVersion): QemuDialect {
     version,
     label: version === "7.2" ? "QEMU 7.2" : "QEMU 10.2 (current)",
     flags,
+    flagSet: new Set(flags),
     properties,
     aliases,
     models,

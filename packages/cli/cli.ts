@@ -1,0 +1,103 @@
+/**
+ * The `pvkit` command: dispatch, output and exit codes. A user mistake prints its message and
+ * exits with 2 (never a stack trace).
+ *
+ * @module
+ */
+
+import { PvkitError } from "@pvkit/machine";
+import { compose } from "@pvkit/pvkit";
+import { parseDescribeArgs } from "./cli_args.ts";
+import { bold, red } from "./colors.ts";
+import { cpuHelpText } from "./cpu_help_text.ts";
+import { renderDescription } from "./describe_table.ts";
+
+/** Where the command writes. */
+export interface CliOutput {
+  /** Standard output. */
+  out(text: string): void;
+  /** Standard error. */
+  err(text: string): void;
+}
+
+/** Output to the process's stdout/stderr. */
+export const processOutput: CliOutput = {
+  out: (text) => console.log(text),
+  err: (text) => console.error(text),
+};
+
+const USAGE = `pvkit: what KVM paravirtual features a guest sees, and why
+
+usage:
+  pvkit describe [-cpu M,FLAGS] [-machine T,kernel-irqchip=on|split|off] [-smp N] [-accel kvm|tcg]
+                 [--host kvm|linux-X.Y] [--rules strict|qemu] [--qemu-version current|7.2] [--json]
+  pvkit cpu-help [--qemu-version current|7.2]
+  pvkit demo
+  pvkit help`;
+
+function describe(argv: readonly string[], io: CliOutput): number {
+  const args = parseDescribeArgs(argv);
+  if (args.positional.length > 0) {
+    throw new PvkitError("bad-cli-option", `unexpected argument "${args.positional[0]}"`);
+  }
+  const machine = compose({
+    ...(args.cpu !== undefined ? { cpu: args.cpu } : {}),
+    ...(args.machine !== undefined ? { machine: args.machine } : {}),
+    ...(args.smp !== undefined ? { smp: args.smp } : {}),
+    ...(args.accel !== undefined ? { accel: args.accel } : {}),
+    ...(args.host !== undefined ? { host: args.host } : {}),
+    rules: args.rules,
+    qemuVersion: args.qemuVersion,
+  });
+  io.out(args.json ? JSON.stringify(machine) : renderDescription(machine));
+  return machine.ok ? 0 : 2;
+}
+
+function demo(io: CliOutput): number {
+  io.out(bold("pvkit demo: the default machine (QEMU defaults: -cpu qemu64 -machine pc -smp 1)"));
+  io.out(`${bold("$")} pvkit describe\n`);
+  const status = describe([], io);
+  io.out(`\n${bold("$")} pvkit describe -cpu host -machine q35,kernel-irqchip=split -smp 4\n`);
+  describe(["-cpu", "host", "-machine", "q35,kernel-irqchip=split", "-smp", "4"], io);
+  return status;
+}
+
+/**
+ * Runs `pvkit` with the given arguments and returns the exit status.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from "@pvkit/cli";
+ * const lines: string[] = [];
+ * const status = runCli(["describe", "--json", "--host", "linux-6.12"], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+ * console.log(status, JSON.parse(lines[0]).profile); // 0 linux-6.12
+ * ```
+ */
+export function runCli(argv: readonly string[], io: CliOutput = processOutput): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "describe":
+        return describe(rest, io);
+      case "cpu-help": {
+        const args = parseDescribeArgs(rest);
+        io.out(cpuHelpText(args.qemuVersion).replace(/\n$/, ""));
+        return 0;
+      }
+      case "demo":
+        return demo(io);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new PvkitError("bad-cli-option", `unknown command "${command}"`, "run `pvkit help`");
+    }
+  } catch (e) {
+    if (!(e instanceof PvkitError)) throw e;
+    io.err(`${red("pvkit:")} ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`);
+    return 2;
+  }
+}

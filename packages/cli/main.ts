@@ -1,0 +1,11 @@
+/**
+ * The `pvkit` executable: `deno task pvkit <command> …`.
+ *
+ * @module
+ */
+
+import { runCli } from "./cli.ts";
+
+if (import.meta.main) {
+  Deno.exit(runCli(Deno.args));
+}

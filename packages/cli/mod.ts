@@ -1,0 +1,16 @@
+/**
+ * `@pvkit/cli`: the `pvkit` command line (`describe`, `cpu-help`, `demo`), usable as a library.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from "@pvkit/cli";
+ * runCli(["describe", "-cpu", "qemu64,kvm-pv-ipi=on", "-smp", "4", "--host", "linux-6.12"]);
+ * ```
+ *
+ * @module
+ */
+export * from "./cli.ts";
+export * from "./cli_args.ts";
+export * from "./colors.ts";
+export * from "./describe_table.ts";
+export * from "./cpu_help_text.ts";

@@ -1,0 +1,62 @@
+import { assertEquals } from "@std/assert";
+import {
+  KVM_FEATURE_CLOCKSOURCE,
+  KVM_FEATURE_CLOCKSOURCE2,
+  MSR_KVM_SYSTEM_TIME,
+  MSR_KVM_SYSTEM_TIME_NEW,
+  MSR_KVM_WALL_CLOCK,
+  MSR_KVM_WALL_CLOCK_NEW,
+} from "@pvkit/abi";
+import {
+  bitMask,
+  type ComposedMachine,
+  composeMachine,
+  type IrqchipMode,
+  PluginRegistry,
+  simpleTopology,
+} from "@pvkit/machine";
+import { kvmclock } from "./mod.ts";
+
+/** Composes a machine that has only this plugin, turned on, on a host that supports every bit. */
+function composeAlone(irqchip: IrqchipMode): ComposedMachine {
+  return composeMachine({
+    registry: new PluginRegistry([kvmclock]),
+    model: { name: "base", kind: "base" },
+    machine: { type: "pvkit", irqchip, accel: "kvm", topology: simpleTopology(2) },
+    settings: [
+      { feature: "kvmclock", enabled: true, form: "api" },
+      { feature: "x2apic", enabled: irqchip !== "off", form: "api" },
+    ],
+    host: {
+      name: "all",
+      kvmLeaf: { eax: 0xffffffff, edx: 0xffffffff },
+      x2apicApi: true,
+      maxVcpus: 4096,
+    },
+    rules: "strict",
+  });
+}
+
+Deno.test("kvmclock manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+  const m = kvmclock.manifest;
+  assertEquals(m.name, "kvmclock");
+  assertEquals(m.package, "@pvkit/kvmclock");
+  assertEquals(m.cpuid.leaf, 0x40000001);
+  assertEquals(m.cpuid.register, "eax");
+  assertEquals(m.cpuid.bits, [KVM_FEATURE_CLOCKSOURCE, KVM_FEATURE_CLOCKSOURCE2]);
+  assertEquals(m.msrs.map((x) => x.index), [
+    MSR_KVM_WALL_CLOCK,
+    MSR_KVM_SYSTEM_TIME,
+    MSR_KVM_WALL_CLOCK_NEW,
+    MSR_KVM_SYSTEM_TIME_NEW,
+  ]);
+  assertEquals(m.hypercalls.map((x) => x.nr), []);
+});
+
+Deno.test("kvmclock composes on its own and sets exactly its bits", () => {
+  const machine = composeAlone("split");
+  assertEquals(machine.errors, []);
+  assertEquals(machine.isEnabled("kvmclock"), true);
+  const leaf = machine.leaves["0x40000001"];
+  assertEquals(Number(leaf.eax), bitMask(kvmclock.manifest.cpuid.bits));
+});
