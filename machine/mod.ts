@@ -45,3 +45,4 @@ export * from "./rule_engine.ts";
 export * from "./kvm_leaves.ts";
 export * from "./vcpu_cpuid.ts";
 export * from "./compose.ts";
+export * from "./plugin_testing.ts";

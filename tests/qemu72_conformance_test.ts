@@ -68,6 +68,24 @@ function kvmRelated(stderr: string[]): { warnings: string[]; errors: string[] } 
 
 const cases = data.cases as Case[];
 
+/** Runs one captured case against a QEMU version. */
+function composeCase(c: Case, qemuVersion: "7.2" | "current") {
+  return compose({
+    cpu: c.cpu,
+    ...(c.machine !== null ? { machine: c.machine } : {}),
+    ...(c.smp !== null ? { smp: c.smp } : {}),
+    accel: c.accelArg ?? c.accel,
+    host: captureHost,
+    rules: "qemu",
+    qemuVersion,
+  });
+}
+
+/** Runs the captured case `id` against a QEMU version. */
+function run(id: string, qemuVersion: "7.2" | "current") {
+  return composeCase(cases.find((x) => x.id === id)!, qemuVersion);
+}
+
 Deno.test("the QEMU 7.2 data set has at least 30 cases", () => {
   assertEquals(cases.length >= 30, true);
 });
@@ -80,15 +98,7 @@ Deno.test("--rules qemu reproduces QEMU 7.2", async (t) => {
       } -accel ${c.accelArg ?? c.accel}`,
       ignore: c.id in NOT_MODELLED,
       fn() {
-        const m = compose({
-          cpu: c.cpu,
-          ...(c.machine !== null ? { machine: c.machine } : {}),
-          ...(c.smp !== null ? { smp: c.smp } : {}),
-          accel: c.accelArg ?? c.accel,
-          host: captureHost,
-          rules: "qemu",
-          qemuVersion: "7.2",
-        });
+        const m = composeCase(c, "7.2");
         const expected = kvmRelated(c.stderr);
         assertEquals(m.errors, expected.errors, "errors");
         assertEquals(m.warnings, expected.warnings, "warnings");
@@ -107,20 +117,6 @@ Deno.test("--rules qemu reproduces QEMU 7.2", async (t) => {
     });
   }
 });
-
-/** Runs one captured case against a QEMU version. */
-function run(id: string, qemuVersion: "7.2" | "current") {
-  const c = cases.find((x) => x.id === id)!;
-  return compose({
-    cpu: c.cpu,
-    ...(c.machine !== null ? { machine: c.machine } : {}),
-    ...(c.smp !== null ? { smp: c.smp } : {}),
-    accel: c.accelArg ?? c.accel,
-    host: captureHost,
-    rules: "qemu",
-    qemuVersion,
-  });
-}
 
 Deno.test("where QEMU 7.2 differs from current QEMU, --qemu-version current follows current", async (t) => {
   await t.step("kvm-asyncpf-vmexit is a flag since 8.2 (7.2: Property not found)", () => {

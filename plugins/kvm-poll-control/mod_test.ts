@@ -1,34 +1,7 @@
 import { assertEquals } from "@std/assert";
 import { KVM_FEATURE_POLL_CONTROL, MSR_KVM_POLL_CONTROL } from "@pvkit/abi";
-import {
-  bitMask,
-  type ComposedMachine,
-  composeMachine,
-  type IrqchipMode,
-  PluginRegistry,
-  simpleTopology,
-} from "@pvkit/machine";
+import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmPollControl } from "./mod.ts";
-
-/** Composes a machine that has only this plugin, turned on, on a host that supports every bit. */
-function composeAlone(irqchip: IrqchipMode): ComposedMachine {
-  return composeMachine({
-    registry: new PluginRegistry([kvmPollControl]),
-    model: { name: "base", kind: "base" },
-    machine: { type: "pvkit", irqchip, accel: "kvm", topology: simpleTopology(2) },
-    settings: [
-      { feature: "kvm-poll-control", enabled: true, form: "api" },
-      { feature: "x2apic", enabled: irqchip !== "off", form: "api" },
-    ],
-    host: {
-      name: "all",
-      kvmLeaf: { eax: 0xffffffff, edx: 0xffffffff },
-      x2apicApi: true,
-      maxVcpus: 4096,
-    },
-    rules: "strict",
-  });
-}
 
 Deno.test("kvm-poll-control manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
   const m = kvmPollControl.manifest;
@@ -42,7 +15,7 @@ Deno.test("kvm-poll-control manifest matches the PV ABI (kvm-pv-abi.md §1-§5)"
 });
 
 Deno.test("kvm-poll-control composes on its own and sets exactly its bits", () => {
-  const machine = composeAlone("split");
+  const machine = composeSolo(kvmPollControl);
   assertEquals(machine.errors, []);
   assertEquals(machine.isEnabled("kvm-poll-control"), true);
   const leaf = machine.leaves["0x40000001"];

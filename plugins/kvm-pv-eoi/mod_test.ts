@@ -1,34 +1,7 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { KVM_FEATURE_PV_EOI, MSR_KVM_PV_EOI_EN } from "@pvkit/abi";
-import {
-  bitMask,
-  type ComposedMachine,
-  composeMachine,
-  type IrqchipMode,
-  PluginRegistry,
-  simpleTopology,
-} from "@pvkit/machine";
+import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmPvEoi } from "./mod.ts";
-
-/** Composes a machine that has only this plugin, turned on, on a host that supports every bit. */
-function composeAlone(irqchip: IrqchipMode): ComposedMachine {
-  return composeMachine({
-    registry: new PluginRegistry([kvmPvEoi]),
-    model: { name: "base", kind: "base" },
-    machine: { type: "pvkit", irqchip, accel: "kvm", topology: simpleTopology(2) },
-    settings: [
-      { feature: "kvm-pv-eoi", enabled: true, form: "api" },
-      { feature: "x2apic", enabled: irqchip !== "off", form: "api" },
-    ],
-    host: {
-      name: "all",
-      kvmLeaf: { eax: 0xffffffff, edx: 0xffffffff },
-      x2apicApi: true,
-      maxVcpus: 4096,
-    },
-    rules: "strict",
-  });
-}
 
 Deno.test("kvm-pv-eoi manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
   const m = kvmPvEoi.manifest;
@@ -42,7 +15,7 @@ Deno.test("kvm-pv-eoi manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () =
 });
 
 Deno.test("kvm-pv-eoi composes on its own and sets exactly its bits", () => {
-  const machine = composeAlone("split");
+  const machine = composeSolo(kvmPvEoi);
   assertEquals(machine.errors, []);
   assertEquals(machine.isEnabled("kvm-pv-eoi"), true);
   const leaf = machine.leaves["0x40000001"];
@@ -50,6 +23,6 @@ Deno.test("kvm-pv-eoi composes on its own and sets exactly its bits", () => {
 });
 
 Deno.test("kvm-pv-eoi needs an in-kernel irqchip", () => {
-  const machine = composeAlone("off");
+  const machine = composeSolo(kvmPvEoi, { irqchip: "off" });
   assertStringIncludes(machine.errors.join("\n"), "[rule kvm-pv-eoi/in-kernel-irqchip]");
 });

@@ -1,33 +1,7 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { KVM_FEATURE_PV_TLB_FLUSH } from "@pvkit/abi";
-import {
-  type ComposedMachine,
-  composeMachine,
-  type IrqchipMode,
-  PluginRegistry,
-  simpleTopology,
-} from "@pvkit/machine";
+import { composeSolo } from "@pvkit/machine";
 import { kvmPvTlbFlush } from "./mod.ts";
-
-/** Composes a machine that has only this plugin, turned on, on a host that supports every bit. */
-function composeAlone(irqchip: IrqchipMode): ComposedMachine {
-  return composeMachine({
-    registry: new PluginRegistry([kvmPvTlbFlush]),
-    model: { name: "base", kind: "base" },
-    machine: { type: "pvkit", irqchip, accel: "kvm", topology: simpleTopology(2) },
-    settings: [
-      { feature: "kvm-pv-tlb-flush", enabled: true, form: "api" },
-      { feature: "x2apic", enabled: irqchip !== "off", form: "api" },
-    ],
-    host: {
-      name: "all",
-      kvmLeaf: { eax: 0xffffffff, edx: 0xffffffff },
-      x2apicApi: true,
-      maxVcpus: 4096,
-    },
-    rules: "strict",
-  });
-}
 
 Deno.test("kvm-pv-tlb-flush manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
   const m = kvmPvTlbFlush.manifest;
@@ -41,7 +15,7 @@ Deno.test("kvm-pv-tlb-flush manifest matches the PV ABI (kvm-pv-abi.md §1-§5)"
 });
 
 Deno.test("kvm-pv-tlb-flush composed without kvm-steal-time fails naming the missing plugin", () => {
-  const machine = composeAlone("split");
+  const machine = composeSolo(kvmPvTlbFlush);
   assertEquals(machine.ok, false);
   assertStringIncludes(machine.errors[0], "kvm-pv-tlb-flush requires kvm-steal-time");
 });

@@ -1,33 +1,7 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { KVM_FEATURE_CLOCKSOURCE_STABLE_BIT } from "@pvkit/abi";
-import {
-  type ComposedMachine,
-  composeMachine,
-  type IrqchipMode,
-  PluginRegistry,
-  simpleTopology,
-} from "@pvkit/machine";
+import { composeSolo } from "@pvkit/machine";
 import { kvmclockStableBit } from "./mod.ts";
-
-/** Composes a machine that has only this plugin, turned on, on a host that supports every bit. */
-function composeAlone(irqchip: IrqchipMode): ComposedMachine {
-  return composeMachine({
-    registry: new PluginRegistry([kvmclockStableBit]),
-    model: { name: "base", kind: "base" },
-    machine: { type: "pvkit", irqchip, accel: "kvm", topology: simpleTopology(2) },
-    settings: [
-      { feature: "kvmclock-stable-bit", enabled: true, form: "api" },
-      { feature: "x2apic", enabled: irqchip !== "off", form: "api" },
-    ],
-    host: {
-      name: "all",
-      kvmLeaf: { eax: 0xffffffff, edx: 0xffffffff },
-      x2apicApi: true,
-      maxVcpus: 4096,
-    },
-    rules: "strict",
-  });
-}
 
 Deno.test("kvmclock-stable-bit manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
   const m = kvmclockStableBit.manifest;
@@ -41,7 +15,7 @@ Deno.test("kvmclock-stable-bit manifest matches the PV ABI (kvm-pv-abi.md §1-§
 });
 
 Deno.test("kvmclock-stable-bit composed without kvmclock fails naming the missing plugin", () => {
-  const machine = composeAlone("split");
+  const machine = composeSolo(kvmclockStableBit);
   assertEquals(machine.ok, false);
   assertStringIncludes(machine.errors[0], "kvmclock-stable-bit requires kvmclock");
 });

@@ -7,35 +7,8 @@ import {
   MSR_KVM_WALL_CLOCK,
   MSR_KVM_WALL_CLOCK_NEW,
 } from "@pvkit/abi";
-import {
-  bitMask,
-  type ComposedMachine,
-  composeMachine,
-  type IrqchipMode,
-  PluginRegistry,
-  simpleTopology,
-} from "@pvkit/machine";
+import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmclock } from "./mod.ts";
-
-/** Composes a machine that has only this plugin, turned on, on a host that supports every bit. */
-function composeAlone(irqchip: IrqchipMode): ComposedMachine {
-  return composeMachine({
-    registry: new PluginRegistry([kvmclock]),
-    model: { name: "base", kind: "base" },
-    machine: { type: "pvkit", irqchip, accel: "kvm", topology: simpleTopology(2) },
-    settings: [
-      { feature: "kvmclock", enabled: true, form: "api" },
-      { feature: "x2apic", enabled: irqchip !== "off", form: "api" },
-    ],
-    host: {
-      name: "all",
-      kvmLeaf: { eax: 0xffffffff, edx: 0xffffffff },
-      x2apicApi: true,
-      maxVcpus: 4096,
-    },
-    rules: "strict",
-  });
-}
 
 Deno.test("kvmclock manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
   const m = kvmclock.manifest;
@@ -54,7 +27,7 @@ Deno.test("kvmclock manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => 
 });
 
 Deno.test("kvmclock composes on its own and sets exactly its bits", () => {
-  const machine = composeAlone("split");
+  const machine = composeSolo(kvmclock);
   assertEquals(machine.errors, []);
   assertEquals(machine.isEnabled("kvmclock"), true);
   const leaf = machine.leaves["0x40000001"];
