@@ -76,6 +76,11 @@ export interface IoPortHook {
   write(vcpu: VcpuContext, port: number, size: 1 | 2 | 4, value: number): void;
 }
 
+/** An event the VMM causes through a KVM ioctl. */
+export type HostEvent =
+  | { readonly kind: "kvmclock-ctrl" }
+  | { readonly kind: "set-clock" };
+
 /** Adjusts one CPUID leaf beyond the static bits the manifests declare. */
 export interface CpuidHook {
   /** The leaf. */
@@ -84,6 +89,35 @@ export interface CpuidHook {
   readonly subleaf?: number;
   /** Edits the registers a vCPU will see. */
   contribute(vcpuIndex: number, registers: CpuidRegisters): void;
+}
+
+/** Why a vCPU is reset: RESET (power-on) or INIT (kvm_vcpu_reset's init_event). */
+export type ResetKind = "reset" | "init";
+
+/** Callbacks at the points of a vCPU's life where KVM's PV code runs. */
+export interface VcpuLifecycleHook {
+  /** The vCPU thread was scheduled in (vcpu_load). */
+  onLoad?(vcpu: VcpuContext): void;
+  /** Just before entering the guest (KVM processes its requests here). */
+  onEntry?(vcpu: VcpuContext): void;
+  /** Just after leaving the guest. */
+  onExit?(vcpu: VcpuContext): void;
+  /** The vCPU thread was scheduled out; `preempted` when it was still runnable (vcpu_put). */
+  onPut?(vcpu: VcpuContext, preempted: boolean): void;
+  /** The vCPU executes HLT; return true if it must not block (e.g. pv_unhalted is set). */
+  onHalt?(vcpu: VcpuContext): boolean;
+  /** The vCPU became runnable (woken from HLT). */
+  onRunnable?(vcpu: VcpuContext): void;
+  /** The vCPU is reset. */
+  onReset?(vcpu: VcpuContext, kind: ResetKind): void;
+  /** The VMM issued an ioctl that concerns this vCPU; return false to make it fail (EINVAL). */
+  onHostEvent?(vcpu: VcpuContext, event: HostEvent): boolean;
+}
+
+/** Routes an MSI: the destination APIC ID encoded in an MSI address, or undefined to decline. */
+export interface MsiHook {
+  /** Decodes the destination of an MSI (address bits 19:12, plus 11:5 with ext dest ID). */
+  destination(addressLo: number, addressHi: number): number | undefined;
 }
 
 /** The hooks one plugin instance contributes to a running machine. */
@@ -96,4 +130,8 @@ export interface PluginHooks {
   readonly hypercalls?: readonly HypercallHook[];
   /** I/O port handlers. */
   readonly ioPorts?: readonly IoPortHook[];
+  /** vCPU life-cycle callbacks. */
+  readonly lifecycle?: readonly VcpuLifecycleHook[];
+  /** MSI routing. */
+  readonly msi?: MsiHook;
 }

@@ -46,3 +46,4 @@ export * from "./kvm_leaves.ts";
 export * from "./vcpu_cpuid.ts";
 export * from "./compose.ts";
 export * from "./plugin_testing.ts";
+export * from "./pv_gates.ts";

@@ -5,17 +5,15 @@
  * @module
  */
 
-import type { GuestMemory } from "./guest_memory.ts";
+import type { VmContext } from "./vcpu_context.ts";
 import type { PluginHooks } from "./hooks.ts";
 import type { PluginManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest_parse.ts";
 
 /** What a plugin instance may use when a machine starts. Backends provide it. */
 export interface PluginEnvironment {
-  /** Number of vCPUs present. */
-  readonly vcpuCount: number;
-  /** Guest RAM. */
-  readonly memory: GuestMemory;
+  /** The VM. */
+  readonly vm: VmContext;
   /** True when the composed machine advertises the feature. */
   isEnabled(feature: string): boolean;
 }

@@ -14,6 +14,7 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmclockHooks } from "./host.ts";
 
 /**
  * The kvmclock plugin: its manifest (CPUID bits 0, 3 of 0x40000001 EAX, defaults, rules).
@@ -26,6 +27,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmclock: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmclockHooks,
   "@pvkit/kvmclock/manifest.json",
 );
+
+export { createKvmclockHooks };

@@ -1,0 +1,381 @@
+/**
+ * `EmuMachine`: a composed machine, running. Deterministic: every time is virtual, and vCPUs
+ * advance in the order of their clocks.
+ *
+ * @module
+ */
+
+import {
+  ArrayGuestMemory,
+  type ComposedMachine,
+  type CpuidRegisters,
+  type HypercallHook,
+  type IoPortHook,
+  type MsiHook,
+  type MsrHook,
+  PvkitError,
+  type ResetKind,
+  type UserHypercallExit,
+  type VcpuContext,
+  type VcpuLifecycleHook,
+  type VmContext,
+} from "@pvkit/machine";
+import { EmuVcpu } from "./emu_vcpu.ts";
+import type { GuestBlock, GuestProgram } from "./guest_block.ts";
+import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
+import { Scheduler } from "./scheduler.ts";
+
+/** The hooks of every plugin, merged into dispatch tables. */
+export interface MachineHooks {
+  /** MSR index → handler. */
+  readonly msrs: Map<number, MsrHook>;
+  /** Hypercall number → handler. */
+  readonly hypercalls: Map<number, HypercallHook>;
+  /** Port handlers. */
+  readonly ioPorts: IoPortHook[];
+  /** Life-cycle callbacks, in plugin order. */
+  readonly lifecycle: VcpuLifecycleHook[];
+  /** MSI routing, when a plugin provides it. */
+  msi?: MsiHook;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  /** The virtual time when the last vCPU finished or blocked for good. */
+  readonly endNs: bigint;
+  /** vCPUs left blocked (halted or waiting) when nothing else could run. */
+  readonly blocked: readonly number[];
+  /** Scheduling steps taken. */
+  readonly steps: number;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** How many vCPUs meet at a barrier with this id (default: all vCPUs not finished). */
+  readonly barrierSize?: (id: string) => number;
+  /** Stop after this many scheduling steps (default 10 million). */
+  readonly maxSteps?: number;
+}
+
+const CPUID_1_ECX_HYPERVISOR = 1 << 31;
+
+/**
+ * A machine running on the emulated backend.
+ *
+ * @example
+ * ```ts
+ * import { EmuMachine } from "@pvkit/emu";
+ * import { compose } from "@pvkit/pvkit";
+ * const vm = EmuMachine.create(compose({ cpu: "host", machine: "q35", smp: 2, host: "linux-6.12" }));
+ * vm.run([function* (cpu) { cpu.wrmsr(0x4b564d01, 0x1000n | 1n); yield { kind: "yield" }; }]);
+ * console.log(vm.memory.readU32(0x1000n) % 2); // 0: the pvclock version is even
+ * ```
+ */
+export class EmuMachine implements VmContext {
+  /** The composition this machine runs. */
+  readonly composed: ComposedMachine;
+  /** The options, defaults filled in. */
+  readonly options: ResolvedEmuOptions;
+  /** Guest RAM. */
+  readonly memory: ArrayGuestMemory;
+  /** The vCPUs. */
+  readonly vcpus: readonly EmuVcpu[];
+  /** Merged plugin hooks. */
+  readonly hooks: MachineHooks;
+  /** The host scheduler. */
+  readonly scheduler: Scheduler;
+  /** Virtual host time of the vCPU executing now (ns since VM creation). */
+  now = 0n;
+  readonly #byApicId = new Map<number, EmuVcpu>();
+  readonly #tscKhz: bigint;
+
+  private constructor(composed: ComposedMachine, options: EmuOptions) {
+    if (!composed.ok || !composed.vcpus) {
+      throw new PvkitError(
+        "machine-has-errors",
+        `the machine cannot be built: ${composed.errors.join("; ") || "no vCPU table"}`,
+        "fix the composition errors first (pvkit describe shows them)",
+      );
+    }
+    this.composed = composed;
+    const table = composed.vcpus;
+    this.options = resolveEmuOptions(options, table.count);
+    this.#tscKhz = BigInt(this.options.tscKhz);
+    this.memory = new ArrayGuestMemory(this.options.memory);
+    this.scheduler = new Scheduler(this.options.hostCpus, this.options.timeSliceNs);
+    this.hooks = { msrs: new Map(), hypercalls: new Map(), ioPorts: [], lifecycle: [] };
+    const lapic = composed.machine.irqchip !== "off";
+    const x2apic = composed.machine.x2apic;
+    const vcpus: EmuVcpu[] = [];
+    for (let i = 0; i < table.count; i++) {
+      const vcpu = new EmuVcpu(this, i, table.apicId(i), x2apic, lapic);
+      vcpus.push(vcpu);
+      this.#byApicId.set(vcpu.apicId, vcpu);
+    }
+    this.vcpus = vcpus;
+    this.#installPlugins();
+    for (const vcpu of vcpus) {
+      vcpu.setEnforcePvCpuid(this.options.enforcePvCpuid);
+      vcpu.setCpuid(this.#cpuidFor(vcpu));
+      for (const hook of this.hooks.lifecycle) hook.onReset?.(vcpu, "reset");
+    }
+  }
+
+  /** Creates and starts a machine from a composition (every vCPU runnable at time 0). */
+  static create(composed: ComposedMachine, options: EmuOptions = {}): EmuMachine {
+    return new EmuMachine(composed, options);
+  }
+
+  #installPlugins(): void {
+    const environment = {
+      vm: this as VmContext,
+      isEnabled: (f: string) => this.composed.isEnabled(f),
+    };
+    for (const plugin of this.composed.registry.plugins) {
+      if (!plugin.createHooks) continue;
+      const hooks = plugin.createHooks(environment);
+      for (const hook of hooks.msrs ?? []) {
+        for (const msr of hook.msrs) {
+          if (this.hooks.msrs.has(msr)) {
+            throw new PvkitError(
+              "msr-conflict",
+              `MSR 0x${
+                msr.toString(16)
+              } is handled by two plugins (${plugin.manifest.name} and another)`,
+            );
+          }
+          this.hooks.msrs.set(msr, hook);
+        }
+      }
+      for (const hook of hooks.hypercalls ?? []) this.hooks.hypercalls.set(hook.nr, hook);
+      this.hooks.ioPorts.push(...(hooks.ioPorts ?? []));
+      this.hooks.lifecycle.push(...(hooks.lifecycle ?? []));
+      if (hooks.msi) this.hooks.msi = hooks.msi;
+    }
+  }
+
+  #cpuidFor(vcpu: EmuVcpu): { leaf: number; subleaf: number; regs: CpuidRegisters }[] {
+    const table = this.composed.vcpus!;
+    const entries = [
+      { leaf: 0, subleaf: 0, regs: { eax: 0xb, ebx: 0, ecx: 0, edx: 0 } },
+      ...[...table.entries(vcpu.index), ...table.shared].map((l) => ({
+        leaf: l.leaf,
+        subleaf: l.subleaf,
+        regs: { eax: l.eax, ebx: l.ebx, ecx: l.ecx, edx: l.edx },
+      })),
+    ];
+    entries[1].regs.ecx = (entries[1].regs.ecx | CPUID_1_ECX_HYPERVISOR) >>> 0;
+    for (const o of this.options.cpuid) {
+      const subleaf = o.subleaf ?? 0;
+      let entry = entries.find((e) => e.leaf === o.leaf && e.subleaf === subleaf);
+      if (!entry) {
+        entry = { leaf: o.leaf, subleaf, regs: { eax: 0, ebx: 0, ecx: 0, edx: 0 } };
+        entries.push(entry);
+      }
+      for (const r of ["eax", "ebx", "ecx", "edx"] as const) {
+        const v = o[r];
+        if (v !== undefined) entry.regs[r] = v >>> 0;
+      }
+    }
+    return entries;
+  }
+
+  // ---- VmContext ----
+
+  /** Number of vCPUs. */
+  get vcpuCount(): number {
+    return this.vcpus.length;
+  }
+  /** Guest TSC kHz. */
+  get tscKhz(): number {
+    return this.options.tscKhz;
+  }
+  /** An in-kernel LAPIC exists (kernel-irqchip on or split). */
+  get inKernelLapic(): boolean {
+    return this.composed.machine.irqchip !== "off";
+  }
+  /** The highest APIC ID. */
+  get maxApicId(): number {
+    let maxId = 0;
+    for (const id of this.#byApicId.keys()) if (id > maxId) maxId = id;
+    return maxId;
+  }
+  /** A vCPU by index. */
+  vcpu(index: number): EmuVcpu {
+    return this.vcpus[index];
+  }
+  /** A vCPU by APIC ID. */
+  vcpuByApicId(apicId: number): EmuVcpu | undefined {
+    return this.#byApicId.get(apicId);
+  }
+  /** kvmclock now. */
+  kvmclockNs(): bigint {
+    return this.options.kvmclockNs + this.now;
+  }
+  /** CLOCK_REALTIME now. */
+  realtimeNs(): bigint {
+    return this.options.wallClockEpochNs + this.now;
+  }
+  /** The guest TSC at virtual time `ns` (the TSC counts from 0 at VM creation). */
+  tscAt(ns: bigint): bigint {
+    return (ns * this.#tscKhz) / 1_000_000n;
+  }
+  /** KVM_CAP_EXIT_HYPERCALL enabled for `nr`. */
+  exitHypercallEnabled(nr: number): boolean {
+    return this.options.exitHypercall.includes(nr);
+  }
+  /** KVM_EXIT_HYPERCALL to the VMM. */
+  exitToUserspace(vcpu: VcpuContext, exit: UserHypercallExit): bigint {
+    return this.options.onUserHypercall(vcpu, exit);
+  }
+  /** Other tasks wait on the vCPU's host CPU. */
+  runqueueBusy(vcpu: VcpuContext): boolean {
+    return this.scheduler.runqueueBusy(vcpu as EmuVcpu);
+  }
+  /** Directed yield. */
+  yieldTo(from: VcpuContext, to: VcpuContext): boolean {
+    return this.scheduler.yieldTo(from as EmuVcpu, to as EmuVcpu);
+  }
+
+  // ---- the VMM's view ----
+
+  /** KVM_SET_MSRS for one MSR (host-initiated): 1 if written, 0 if refused. */
+  setMsr(vcpuIndex: number, msr: number, value: bigint): 0 | 1 {
+    const hook = this.hooks.msrs.get(msr);
+    if (!hook) return 0;
+    return hook.write(this.vcpus[vcpuIndex], msr, value, "host").kind === "ok" ? 1 : 0;
+  }
+
+  /** KVM_GET_MSRS for one MSR (host-initiated), or undefined if refused. */
+  getMsr(vcpuIndex: number, msr: number): bigint | undefined {
+    const result = this.hooks.msrs.get(msr)?.read(this.vcpus[vcpuIndex], msr, "host");
+    return result?.kind === "value" ? result.value : undefined;
+  }
+
+  /** Resets a vCPU (RESET or INIT), as kvm_vcpu_reset does. */
+  resetVcpu(vcpuIndex: number, kind: ResetKind): void {
+    const vcpu = this.vcpus[vcpuIndex];
+    vcpu.apic?.reset();
+    vcpu.interruptsEnabled = false;
+    for (const hook of this.hooks.lifecycle) hook.onReset?.(vcpu, kind);
+  }
+
+  /**
+   * Runs one guest program per vCPU (missing ones do nothing) until every vCPU finishes or
+   * blocks for good. vCPUs advance in clock order; programs yield where they spend time.
+   */
+  run(
+    programs: readonly (GuestProgram<EmuVcpu> | undefined)[],
+    options: RunOptions = {},
+  ): RunSummary {
+    const maxSteps = options.maxSteps ?? 10_000_000;
+    const iterators = new Map<EmuVcpu, Generator<GuestBlock, void, void>>();
+    const deadlines = new Map<EmuVcpu, bigint>();
+    const barriers = new Map<string, EmuVcpu[]>();
+    for (const vcpu of this.vcpus) {
+      const program = programs[vcpu.index];
+      if (!program) {
+        vcpu.state = "done";
+        continue;
+      }
+      vcpu.state = "runnable";
+      iterators.set(vcpu, program(vcpu));
+      this.scheduler.enqueue(vcpu, vcpu.clock);
+    }
+    const live = () => [...iterators.keys()].filter((v) => v.state !== "done").length;
+    const barrierSize = options.barrierSize ?? (() => live());
+    let steps = 0;
+    for (; steps < maxSteps; steps++) {
+      const vcpu = this.scheduler.next();
+      let earliest: [EmuVcpu, bigint] | undefined;
+      for (const [v, t] of deadlines) if (!earliest || t < earliest[1]) earliest = [v, t];
+      if (earliest && (!vcpu || earliest[1] < vcpu.clock)) {
+        deadlines.delete(earliest[0]);
+        // A vCPU woken early (by its interrupt) has no deadline left to honour.
+        if (earliest[0].state === "wait-irq") this.scheduler.wake(earliest[0], earliest[1]);
+        continue;
+      }
+      if (!vcpu) break;
+      this.now = vcpu.clock;
+      const { value: block, done } = iterators.get(vcpu)!.next();
+      if (done || !block) {
+        vcpu.state = "done";
+        this.scheduler.release(vcpu);
+        for (const [id, waiting] of barriers) {
+          this.#releaseBarrier(id, waiting, barrierSize(id), barriers);
+        }
+        continue;
+      }
+      this.#block(vcpu, block, deadlines, barriers, barrierSize);
+      if (vcpu.state === "runnable") this.scheduler.maybeSwitch(vcpu);
+    }
+    const blocked = this.vcpus.filter((v) => iterators.has(v) && v.state !== "done").map((v) =>
+      v.index
+    );
+    let endNs = 0n;
+    for (const v of this.vcpus) if (v.clock > endNs) endNs = v.clock;
+    return { endNs, blocked, steps };
+  }
+
+  #block(
+    vcpu: EmuVcpu,
+    block: GuestBlock,
+    deadlines: Map<EmuVcpu, bigint>,
+    barriers: Map<string, EmuVcpu[]>,
+    barrierSize: (id: string) => number,
+  ): void {
+    // The vCPU re-entered the guest right after its last exit, before whatever it does now.
+    vcpu.enter();
+    switch (block.kind) {
+      case "yield":
+        return;
+      case "spin":
+        vcpu.advance(BigInt(block.ns));
+        return;
+      case "pause":
+        vcpu.advance(10n);
+        return;
+      case "preempt":
+        this.scheduler.preempt(vcpu, BigInt(block.ns));
+        return;
+      case "hlt": {
+        vcpu.exit("hlt");
+        let stay = false;
+        for (const hook of this.hooks.lifecycle) if (hook.onHalt?.(vcpu)) stay = true;
+        const apic = vcpu.apic;
+        const wakeable = apic !== undefined &&
+          (apic.nmiPending || (vcpu.interruptsEnabled && apic.irrPending()));
+        if (stay || wakeable) return;
+        vcpu.state = "halted";
+        this.scheduler.release(vcpu);
+        return;
+      }
+      case "wait-irq":
+        vcpu.state = "wait-irq";
+        deadlines.set(vcpu, vcpu.clock + BigInt(block.timeoutNs));
+        this.scheduler.release(vcpu);
+        return;
+      case "barrier": {
+        const waiting = barriers.get(block.id) ?? [];
+        waiting.push(vcpu);
+        barriers.set(block.id, waiting);
+        vcpu.state = "barrier";
+        this.scheduler.release(vcpu);
+        this.#releaseBarrier(block.id, waiting, barrierSize(block.id), barriers);
+      }
+    }
+  }
+
+  #releaseBarrier(
+    id: string,
+    waiting: EmuVcpu[],
+    size: number,
+    barriers: Map<string, EmuVcpu[]>,
+  ): void {
+    if (waiting.length === 0 || waiting.length < size) return;
+    barriers.delete(id);
+    let at = 0n;
+    for (const v of waiting) if (v.clock > at) at = v.clock;
+    for (const v of waiting) this.scheduler.wake(v, at);
+  }
+}

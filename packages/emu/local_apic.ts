@@ -1,0 +1,125 @@
+/**
+ * A small local APIC: ID, xAPIC/x2APIC mode, IRR/ISR, fixed and NMI delivery, EOI.
+ *
+ * @module
+ */
+
+import type { DeliveryMode, LocalApicAccess } from "@pvkit/machine";
+
+/** A 256-bit vector set (IRR, ISR). */
+class VectorSet {
+  readonly #words = new Uint32Array(8);
+  set(v: number): void {
+    this.#words[v >>> 5] |= 1 << (v & 31);
+  }
+  clear(v: number): void {
+    this.#words[v >>> 5] &= ~(1 << (v & 31));
+  }
+  has(v: number): boolean {
+    return (this.#words[v >>> 5] & (1 << (v & 31))) !== 0;
+  }
+  highest(): number {
+    for (let w = 7; w >= 0; w--) {
+      const word = this.#words[w];
+      if (word !== 0) return w * 32 + 31 - Math.clz32(word);
+    }
+    return -1;
+  }
+  reset(): void {
+    this.#words.fill(0);
+  }
+}
+
+/**
+ * The local APIC of one emulated vCPU.
+ *
+ * @example
+ * ```ts
+ * import { LocalApic } from "@pvkit/emu";
+ * const apic = new LocalApic(3, true);
+ * apic.accept("fixed", 0x40);
+ * console.log(apic.irrPending(), apic.highestIrr()); // true 64
+ * ```
+ */
+export class LocalApic implements LocalApicAccess {
+  /** The APIC ID. */
+  readonly id: number;
+  /** Software- and hardware-enabled. */
+  enabled = true;
+  /** x2APIC mode. */
+  x2apic: boolean;
+  /** A pending NMI. */
+  nmiPending = false;
+  /** EOIs performed (each one is an APIC write: a VM exit unless skipped by PV EOI). */
+  eois = 0;
+  readonly #irr = new VectorSet();
+  readonly #isr = new VectorSet();
+
+  /** Creates an APIC with an ID, in xAPIC or x2APIC mode. */
+  constructor(id: number, x2apic: boolean) {
+    this.id = id;
+    this.x2apic = x2apic;
+  }
+
+  /** Accepts an interrupt (kvm_apic_set_irq): FIXED needs the APIC enabled; NMI always counts. */
+  accept(mode: DeliveryMode, vector: number): boolean {
+    if (mode === "nmi") {
+      this.nmiPending = true;
+      return true;
+    }
+    if (!this.enabled) return false;
+    if (mode === "fixed" || mode === "lowest") {
+      this.#irr.set(vector & 0xff);
+      return true;
+    }
+    // INIT, SIPI, SMI and remote read are accepted and not modelled further.
+    return true;
+  }
+
+  /** The highest vector pending in the IRR, or -1. */
+  highestIrr(): number {
+    return this.#irr.highest();
+  }
+
+  /** True when any vector is pending in the IRR. */
+  irrPending(): boolean {
+    return this.#irr.highest() >= 0;
+  }
+
+  /** The highest in-service vector, or -1. */
+  highestIsr(): number {
+    return this.#isr.highest();
+  }
+
+  /** True when `vector` is in service. */
+  inService(vector: number): boolean {
+    return this.#isr.has(vector);
+  }
+
+  /**
+   * Moves the highest pending vector into service if its priority class beats the highest
+   * in-service one; returns it, or -1 (what the CPU does when it takes an interrupt).
+   */
+  acknowledge(): number {
+    const irr = this.#irr.highest();
+    if (irr < 0 || (irr >> 4) <= (this.#isr.highest() >> 4)) return -1;
+    this.#irr.clear(irr);
+    this.#isr.set(irr);
+    return irr;
+  }
+
+  /** EOI: clears the highest in-service vector. */
+  eoi(): void {
+    const isr = this.#isr.highest();
+    if (isr >= 0) this.#isr.clear(isr);
+    this.eois++;
+  }
+
+  /** APIC reset: empty IRR/ISR, enabled, xAPIC mode kept as configured. */
+  reset(): void {
+    this.#irr.reset();
+    this.#isr.reset();
+    this.nmiPending = false;
+    this.enabled = true;
+  }
+}
