@@ -88,6 +88,7 @@ export class EmuMachine implements VmContext {
   now = 0n;
   readonly #byApicId = new Map<number, EmuVcpu>();
   readonly #tscKhz: bigint;
+  #kvmclockOffset: bigint;
 
   private constructor(composed: ComposedMachine, options: EmuOptions) {
     if (!composed.ok || !composed.vcpus) {
@@ -101,6 +102,7 @@ export class EmuMachine implements VmContext {
     const table = composed.vcpus;
     this.options = resolveEmuOptions(options, table.count);
     this.#tscKhz = BigInt(this.options.tscKhz);
+    this.#kvmclockOffset = this.options.kvmclockNs;
     this.memory = new ArrayGuestMemory(this.options.memory);
     this.scheduler = new Scheduler(this.options.hostCpus, this.options.timeSliceNs);
     this.hooks = { msrs: new Map(), hypercalls: new Map(), ioPorts: [], lifecycle: [] };
@@ -210,7 +212,7 @@ export class EmuMachine implements VmContext {
   }
   /** kvmclock now. */
   kvmclockNs(): bigint {
-    return this.options.kvmclockNs + this.now;
+    return this.#kvmclockOffset + this.now;
   }
   /** CLOCK_REALTIME now. */
   realtimeNs(): bigint {
@@ -250,6 +252,46 @@ export class EmuMachine implements VmContext {
   getMsr(vcpuIndex: number, msr: number): bigint | undefined {
     const result = this.hooks.msrs.get(msr)?.read(this.vcpus[vcpuIndex], msr, "host");
     return result?.kind === "value" ? result.value : undefined;
+  }
+
+  /**
+   * KVM_SET_CLOCK: kvmclock reads `clock` now. With `realtime` (KVM_CLOCK_REALTIME), the time
+   * that passed since that realtime is added when it lies in the past (kvm_vm_ioctl_set_clock).
+   * Every vCPU's pvclock is refreshed at its next entry.
+   */
+  setClock(clock: bigint, realtime?: bigint): void {
+    let value = clock;
+    if (realtime !== undefined) {
+      const nowReal = this.realtimeNs();
+      if (nowReal > realtime) value += nowReal - realtime;
+    }
+    this.#kvmclockOffset = value - this.now;
+    for (const vcpu of this.vcpus) {
+      for (const hook of this.hooks.lifecycle) hook.onHostEvent?.(vcpu, { kind: "set-clock" });
+      vcpu.needsEntry = true;
+    }
+  }
+
+  /** KVM_GET_CLOCK: kvmclock, CLOCK_REALTIME and the host TSC now, with their flags. */
+  getClock(): { clock: bigint; realtime: bigint; hostTsc: bigint; flags: number } {
+    // KVM_CLOCK_TSC_STABLE (2) | KVM_CLOCK_REALTIME (4) | KVM_CLOCK_HOST_TSC (8).
+    return {
+      clock: this.kvmclockNs(),
+      realtime: this.realtimeNs(),
+      hostTsc: this.tscAt(this.now),
+      flags: 2 | 4 | 8,
+    };
+  }
+
+  /** KVM_KVMCLOCK_CTRL on a vCPU: false (EINVAL) unless kvmclock is enabled on it. */
+  kvmclockCtrl(vcpuIndex: number): boolean {
+    const vcpu = this.vcpus[vcpuIndex];
+    let handled = false;
+    for (const hook of this.hooks.lifecycle) {
+      if (hook.onHostEvent?.(vcpu, { kind: "kvmclock-ctrl" })) handled = true;
+    }
+    vcpu.needsEntry = true;
+    return handled;
   }
 
   /** Resets a vCPU (RESET or INIT), as kvm_vcpu_reset does. */
