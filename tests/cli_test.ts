@@ -8,17 +8,17 @@ import { runCli } from "@pvkit/cli";
 import { compose, MachineBuilder } from "@pvkit/pvkit";
 import { kvmPvEoi } from "@pvkit/kvm-pv-eoi";
 
-function cli(...argv: string[]): { status: number; out: string; err: string } {
+async function cli(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const status = runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const status = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
   return { status, out: out.join("\n"), err: err.join("\n") };
 }
 
 const HOST = ["--host", "linux-6.12"];
 
-Deno.test("describe --json prints exactly the documented shape", () => {
-  const { status, out } = cli(
+Deno.test("describe --json prints exactly the documented shape", async () => {
+  const { status, out } = await cli(
     "describe",
     "--json",
     ...HOST,
@@ -57,13 +57,13 @@ Deno.test("describe --json prints exactly the documented shape", () => {
   assertEquals(json.profile, "linux-6.12");
 });
 
-Deno.test("kvm=off prints empty leaves", () => {
-  const json = JSON.parse(cli("describe", "--json", ...HOST, "-cpu", "qemu64,kvm=off").out);
+Deno.test("kvm=off prints empty leaves", async () => {
+  const json = JSON.parse((await cli("describe", "--json", ...HOST, "-cpu", "qemu64,kvm=off")).out);
   assertEquals(json.leaves, {});
 });
 
-Deno.test("a user error exits 2 and still prints the JSON, with QEMU's text and a did-you-mean", () => {
-  const { status, out } = cli("describe", "--json", ...HOST, "-cpu", "qemu64,kvm-pv-ip=on");
+Deno.test("a user error exits 2 and still prints the JSON, with QEMU's text and a did-you-mean", async () => {
+  const { status, out } = await cli("describe", "--json", ...HOST, "-cpu", "qemu64,kvm-pv-ip=on");
   assertEquals(status, 2);
   const json = JSON.parse(out);
   assertEquals(json.errors, [
@@ -72,8 +72,8 @@ Deno.test("a user error exits 2 and still prints the JSON, with QEMU's text and 
   assertStringIncludes(json.notes.join("\n"), 'did you mean "kvm-pv-ipi"');
 });
 
-Deno.test("a rule violation exits 2 and names the rule and the fix", () => {
-  const { status, out } = cli(
+Deno.test("a rule violation exits 2 and names the rule and the fix", async () => {
+  const { status, out } = await cli(
     "describe",
     ...HOST,
     "-cpu",
@@ -88,7 +88,7 @@ Deno.test("a rule violation exits 2 and names the rule and the fix", () => {
   );
 });
 
-Deno.test("bad command-line options exit 2 with a message, never a stack trace", () => {
+Deno.test("bad command-line options exit 2 with a message, never a stack trace", async () => {
   for (
     const argv of [
       ["describe", "--rules", "lax"],
@@ -98,24 +98,24 @@ Deno.test("bad command-line options exit 2 with a message, never a stack trace",
       ["describe", "--host", "linux-1.0"],
     ]
   ) {
-    const { status, err, out } = cli(...argv);
+    const { status, err, out } = await cli(...argv);
     assertEquals(status, 2, argv.join(" "));
     assertEquals(/\n\s+at /.test(err + out), false, "no stack trace");
   }
   assertStringIncludes(
-    cli("describe", "--host", "linux-1.0").out,
+    (await cli("describe", "--host", "linux-1.0")).out,
     'unknown host profile "linux-1.0"',
   );
 });
 
 Deno.test("cpu-help reproduces QEMU 7.2's -cpu help byte for byte", async () => {
   const reference = await Deno.readTextFile(new URL("./qemu72/cpu-help.txt", import.meta.url));
-  const { status, out } = cli("cpu-help", "--qemu-version", "7.2");
+  const { status, out } = await cli("cpu-help", "--qemu-version", "7.2");
   assertEquals(status, 0);
   assertEquals(out + "\n", reference);
 });
 
-Deno.test("the builder, compose() and the CLI give the same result", () => {
+Deno.test("the builder, compose() and the CLI give the same result", async () => {
   const built = new MachineBuilder().use(kvmPvEoi).irqchip("split").x2apic().smp(4).host(
     "linux-6.12",
   ).build();
@@ -125,7 +125,7 @@ Deno.test("the builder, compose() and the CLI give the same result", () => {
     smp: 4,
     host: "linux-6.12",
   });
-  const printed = cli(
+  const printed = (await cli(
     "describe",
     "--json",
     ...HOST,
@@ -135,7 +135,7 @@ Deno.test("the builder, compose() and the CLI give the same result", () => {
     "pvkit,kernel-irqchip=split",
     "-smp",
     "4",
-  ).out;
+  )).out;
   assertEquals(JSON.stringify(built), JSON.stringify(composed));
   assertEquals(JSON.stringify(built), printed);
   assertEquals(built.leaves["0x40000001"].eax, "0x00000040");

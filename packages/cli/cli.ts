@@ -11,6 +11,7 @@ import { parseDescribeArgs } from "./cli_args.ts";
 import { bold, red } from "./colors.ts";
 import { cpuHelpText } from "./cpu_help_text.ts";
 import { renderDescription } from "./describe_table.ts";
+import { probeBackend, renderProbeReports, runProbeFiles } from "./probe_command.ts";
 
 /** Where the command writes. */
 export interface CliOutput {
@@ -32,6 +33,7 @@ usage:
   pvkit describe [-cpu M,FLAGS] [-machine T,kernel-irqchip=on|split|off] [-smp N] [-accel kvm|tcg]
                  [--host kvm|linux-X.Y] [--rules strict|qemu] [--qemu-version current|7.2] [--json]
   pvkit cpu-help [--qemu-version current|7.2]
+  pvkit probe FILE.json... [--backend emu] [--json]
   pvkit demo
   pvkit help`;
 
@@ -62,6 +64,26 @@ function demo(io: CliOutput): number {
   return status;
 }
 
+async function probe(argv: readonly string[], io: CliOutput): Promise<number> {
+  let backend = "emu";
+  let json = false;
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--json") json = true;
+    else if (arg === "--backend") backend = argv[++i] ?? "";
+    else if (arg.startsWith("--backend=")) backend = arg.slice("--backend=".length);
+    else if (arg.startsWith("-")) throw new PvkitError("bad-cli-option", `unknown option ${arg}`);
+    else files.push(arg);
+  }
+  if (files.length === 0) {
+    throw new PvkitError("bad-cli-option", "pvkit probe needs at least one probe file");
+  }
+  const { reports, status } = await runProbeFiles(files, probeBackend(backend));
+  io.out(renderProbeReports(reports, json));
+  return status;
+}
+
 /**
  * Runs `pvkit` with the given arguments and returns the exit status.
  *
@@ -69,14 +91,22 @@ function demo(io: CliOutput): number {
  * ```ts
  * import { runCli } from "@pvkit/cli";
  * const lines: string[] = [];
- * const status = runCli(["describe", "--json", "--host", "linux-6.12"], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+ * const status = await runCli(["describe", "--json", "--host", "linux-6.12"], {
+ *   out: (t) => lines.push(t),
+ *   err: (t) => lines.push(t),
+ * });
  * console.log(status, JSON.parse(lines[0]).profile); // 0 linux-6.12
  * ```
  */
-export function runCli(argv: readonly string[], io: CliOutput = processOutput): number {
+export async function runCli(
+  argv: readonly string[],
+  io: CliOutput = processOutput,
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case "probe":
+        return await probe(rest, io);
       case "describe":
         return describe(rest, io);
       case "cpu-help": {

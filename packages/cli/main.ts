@@ -7,5 +7,5 @@
 import { runCli } from "./cli.ts";
 
 if (import.meta.main) {
-  Deno.exit(runCli(Deno.args));
+  Deno.exit(await runCli(Deno.args));
 }

@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { runCli } from "@pvkit/cli";
- * runCli(["describe", "-cpu", "qemu64,kvm-pv-ipi=on", "-smp", "4", "--host", "linux-6.12"]);
+ * await runCli(["describe", "-cpu", "qemu64,kvm-pv-ipi=on", "-smp", "4", "--host", "linux-6.12"]);
  * ```
  *
  * @module
@@ -14,3 +14,4 @@ export * from "./cli_args.ts";
 export * from "./colors.ts";
 export * from "./describe_table.ts";
 export * from "./cpu_help_text.ts";
+export * from "./probe_command.ts";

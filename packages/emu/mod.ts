@@ -19,3 +19,4 @@ export * from "./guest_block.ts";
 export * from "./emu_vcpu.ts";
 export * from "./scheduler.ts";
 export * from "./emu_machine.ts";
+export * from "./probe_backend.ts";

@@ -19,3 +19,4 @@ export * from "./builtin_plugins.ts";
 export * from "./host_selection.ts";
 export * from "./compose.ts";
 export * from "./builder.ts";
+export * from "./optional_plugins.ts";
