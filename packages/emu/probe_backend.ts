@@ -75,7 +75,7 @@ export class EmuProbeBackend implements ProbeBackend {
       plugins,
       host: this.#options.host ?? "linux-6.18",
     });
-    return EmuMachine.create(composed, {
+    const vm = EmuMachine.create(composed, {
       memory: m.memory,
       tscKhz: m.tscKhz,
       enforcePvCpuid: m.enforcePvCpuid,
@@ -90,6 +90,11 @@ export class EmuProbeBackend implements ProbeBackend {
         ? { wallClockEpochNs: this.#options.wallClockEpochNs }
         : {}),
     });
+    if (m.clock) {
+      const offset = m.clock.realtimeOffsetNs;
+      vm.setClock(m.clock.clock, offset === undefined ? undefined : vm.realtimeNs() + offset);
+    }
+    return vm;
   }
 
   /** Runs a probe synchronously. */

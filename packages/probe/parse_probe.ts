@@ -27,6 +27,7 @@ import type {
   HypercallMode,
   PortSize,
   Probe,
+  ProbeClock,
   ProbeMachine,
   ProbeVcpu,
   Step,
@@ -57,6 +58,7 @@ const MACHINE_FIELDS = [
   "cpuid",
   "exitHypercall",
   "plugins",
+  "clock",
 ];
 const STEP_COMMON = ["op", "label", "expect"];
 
@@ -230,6 +232,21 @@ function parsePlugins(json: unknown, at: JsonAt): string[] {
   return out;
 }
 
+/** `clock`: KVM_SET_CLOCK before the run (`realtime` is an offset from the host's realtime). */
+function parseClock(json: unknown, at: JsonAt): ProbeClock {
+  const obj = object(json, at, 'a clock object such as {"clock": "180000000000"}');
+  onlyKnown(obj, at, ["clock", "realtime"], "the clock");
+  const clockJson = member(obj, "clock");
+  if (clockJson === undefined) at.key("clock").fail("is required (kvmclock in ns)");
+  const clock = parseProbeValue(clockJson, at.key("clock").path, at.source);
+  if (clock < 0n) at.key("clock").fail("must not be negative");
+  const realtimeJson = member(obj, "realtime");
+  return realtimeJson === undefined ? { clock } : {
+    clock,
+    realtimeOffsetNs: parseProbeValue(realtimeJson, at.key("realtime").path, at.source),
+  };
+}
+
 function parseMachine(json: unknown, at: JsonAt, vcpuCount: number): ProbeMachine {
   const obj = object(json, at, "a machine object (use {} for the defaults)");
   onlyKnown(obj, at, MACHINE_FIELDS, "the machine");
@@ -259,6 +276,7 @@ function parseMachine(json: unknown, at: JsonAt, vcpuCount: number): ProbeMachin
     // KVM_CAP_EXIT_HYPERCALL takes a 64-bit mask of hypercall numbers.
     exitHypercall: opt("exitHypercall", (j, a) => parseNumberList(j, a, 63), []),
     plugins: opt("plugins", parsePlugins, []),
+    ...(field("clock") !== undefined ? { clock: parseClock(field("clock"), at.key("clock")) } : {}),
   };
 }
 

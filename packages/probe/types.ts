@@ -48,6 +48,16 @@ export interface ProbeMachine {
   readonly exitHypercall: readonly number[];
   /** Extra plugin names to load (e.g. `["kvm-hc-map-gpa-range"]`). */
   readonly plugins: readonly string[];
+  /** KVM_SET_CLOCK before the run, when given. */
+  readonly clock?: ProbeClock;
+}
+
+/** KVM_SET_CLOCK as a probe asks for it (peer-tests A3). */
+export interface ProbeClock {
+  /** kvmclock's value, ns. */
+  readonly clock: bigint;
+  /** KVM_CLOCK_REALTIME: the realtime to pair with `clock`, as an offset from the host's realtime. */
+  readonly realtimeOffsetNs?: bigint;
 }
 
 /** A fault a step can raise: `"GP"` (#GP, from RDMSR/WRMSR) or `"UD"` (#UD, from a hypercall). */
