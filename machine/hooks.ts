@@ -98,8 +98,13 @@ export type ResetKind = "reset" | "init";
 export interface VcpuLifecycleHook {
   /** The vCPU thread was scheduled in (vcpu_load). */
   onLoad?(vcpu: VcpuContext): void;
-  /** Just before entering the guest (KVM processes its requests here). */
+  /** On the way into the guest, first: KVM processes its requests (clock, steal time…). */
   onEntry?(vcpu: VcpuContext): void;
+  /**
+   * Last, after pending interrupts were injected, right before guest mode
+   * (kvm_lapic_sync_to_vapic: where PV EOI is armed).
+   */
+  beforeGuest?(vcpu: VcpuContext): void;
   /** Just after leaving the guest. */
   onExit?(vcpu: VcpuContext): void;
   /** The vCPU thread was scheduled out; `preempted` when it was still runnable (vcpu_put). */

@@ -18,6 +18,9 @@ import {
 } from "./hooks.ts";
 import type { VcpuContext } from "./vcpu_context.ts";
 
+/** What a host-initiated read of a gated-off MSR returns. */
+const HOST_READ_ZERO: MsrReadResult = Object.freeze({ kind: "value", value: 0n });
+
 /** A plugin's MSR behaviour once the CPUID gate has let the access through. */
 export interface GatedMsrHandler {
   /** RDMSR. */

@@ -53,6 +53,8 @@ export interface VmContext {
   readonly memory: GuestMemory;
   /** The guest TSC frequency in kHz. */
   readonly tscKhz: number;
+  /** The host has sched_info_on() (schedstats): steal time works (kvm-pv-abi.md §1, §2). */
+  readonly schedInfo: boolean;
   /** True when KVM has an APIC map (an in-kernel LAPIC); PV IPIs return -95 without it. */
   readonly inKernelLapic: boolean;
   /** The highest APIC ID of the VM (KVM's max_apic_id). */

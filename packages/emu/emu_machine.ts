@@ -192,6 +192,10 @@ export class EmuMachine implements VmContext {
   get tscKhz(): number {
     return this.options.tscKhz;
   }
+  /** The host has sched_info_on(). */
+  get schedInfo(): boolean {
+    return this.options.schedInfo;
+  }
   /** An in-kernel LAPIC exists (kernel-irqchip on or split). */
   get inKernelLapic(): boolean {
     return this.composed.machine.irqchip !== "off";
@@ -228,7 +232,9 @@ export class EmuMachine implements VmContext {
   }
   /** KVM_EXIT_HYPERCALL to the VMM. */
   exitToUserspace(vcpu: VcpuContext, exit: UserHypercallExit): bigint {
-    return this.options.onUserHypercall(vcpu, exit);
+    const ret = this.options.onUserHypercall(vcpu, exit);
+    (vcpu as EmuVcpu).userspaceRoundTrip();
+    return ret;
   }
   /** Other tasks wait on the vCPU's host CPU. */
   runqueueBusy(vcpu: VcpuContext): boolean {

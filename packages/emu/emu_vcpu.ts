@@ -141,9 +141,11 @@ export class EmuVcpu implements VcpuContext {
     return this.state === "halted";
   }
 
-  /** Makes a halted vCPU runnable. */
+  /** Makes a halted vCPU runnable (kvm_vcpu_kick wakes a vCPU blocked in HLT). */
   kick(): void {
-    this.vm.scheduler.wake(this, this.vm.now);
+    if (this.state === "halted" || this.state === "wait-irq") {
+      this.vm.scheduler.wake(this, this.vm.now);
+    }
   }
 
   /** Delivers an interrupt to this vCPU's APIC; wakes it if it can take it. */
@@ -189,25 +191,44 @@ export class EmuVcpu implements VcpuContext {
     for (const hook of this.vm.hooks.lifecycle) hook.onLoad?.(this);
   }
 
-  /** KVM's entry work: inject a pending interrupt, then the plugins' onEntry. */
+  /**
+   * KVM's way into the guest (vcpu_enter_guest): requests first (the plugins' onEntry), then
+   * interrupt injection, then the last sync before guest mode (beforeGuest: PV EOI arming).
+   */
   enter(): void {
     if (!this.needsEntry) return;
     this.needsEntry = false;
     this.vm.now = this.clock;
+    const hooks = this.vm.hooks.lifecycle;
+    for (const hook of hooks) hook.onEntry?.(this);
     if (this.apic && this.interruptsEnabled) {
       const vector = this.apic.acknowledge();
       if (vector >= 0) this.delivered.push(vector);
     }
-    for (const hook of this.vm.hooks.lifecycle) hook.onEntry?.(this);
+    for (const hook of hooks) hook.beforeGuest?.(this);
   }
 
-  /** Accounts one VM exit and its cost, then the plugins' onExit. */
-  exit(reason: keyof ExitCounts): void {
-    this.exits[reason]++;
-    this.clock += this.vm.options.exitCostNs;
+  /**
+   * Accounts one VM exit (`reason` undefined: a host interrupt, which KVM handles without
+   * a PV exit reason) and its cost, then the plugins' onExit.
+   */
+  exit(reason?: keyof ExitCounts): void {
+    if (reason !== undefined) {
+      this.exits[reason]++;
+      this.clock += this.vm.options.exitCostNs;
+    }
     this.vm.now = this.clock;
     this.needsEntry = true;
     for (const hook of this.vm.hooks.lifecycle) hook.onExit?.(this);
+  }
+
+  /**
+   * An exit that KVM hands to userspace (port I/O, KVM_EXIT_HYPERCALL): KVM_RUN returns, so
+   * the vCPU is put, and loaded again by the next KVM_RUN.
+   */
+  userspaceRoundTrip(): void {
+    this.put(false);
+    this.load();
   }
 
   /** Time spent in the guest without exiting. */
@@ -283,6 +304,7 @@ export class EmuVcpu implements VcpuContext {
       if (port >= hook.first && port <= hook.last) hook.write(this, port, size, value);
     }
     this.exit("io");
+    this.userspaceRoundTrip();
   }
 
   /** IN from a port (an exit). Unclaimed ports read all ones. */
@@ -293,6 +315,7 @@ export class EmuVcpu implements VcpuContext {
       if (port >= hook.first && port <= hook.last) value = hook.read(this, port, size);
     }
     this.exit("io");
+    this.userspaceRoundTrip();
     return value >>> 0;
   }
 

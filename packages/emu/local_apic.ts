@@ -54,6 +54,7 @@ export class LocalApic implements LocalApicAccess {
   eois = 0;
   readonly #irr = new VectorSet();
   readonly #isr = new VectorSet();
+  #isrCache = -1;
 
   /** Creates an APIC with an ID, in xAPIC or x2APIC mode. */
   constructor(id: number, x2apic: boolean) {
@@ -86,8 +87,16 @@ export class LocalApic implements LocalApicAccess {
     return this.#irr.highest() >= 0;
   }
 
-  /** The highest in-service vector, or -1. */
+  /**
+   * KVM's highest_isr_cache: the vector that last went into service, or -1 after an EOI even
+   * when other vectors are still in service (apic_clear_isr); PV EOI arms only from it.
+   */
   highestIsr(): number {
+    return this.#isrCache;
+  }
+
+  /** The true highest in-service vector, or -1 (what an EOI clears). */
+  highestInService(): number {
     return this.#isr.highest();
   }
 
@@ -105,6 +114,7 @@ export class LocalApic implements LocalApicAccess {
     if (irr < 0 || (irr >> 4) <= (this.#isr.highest() >> 4)) return -1;
     this.#irr.clear(irr);
     this.#isr.set(irr);
+    this.#isrCache = irr;
     return irr;
   }
 
@@ -112,6 +122,7 @@ export class LocalApic implements LocalApicAccess {
   eoi(): void {
     const isr = this.#isr.highest();
     if (isr >= 0) this.#isr.clear(isr);
+    this.#isrCache = -1;
     this.eois++;
   }
 
@@ -119,6 +130,7 @@ export class LocalApic implements LocalApicAccess {
   reset(): void {
     this.#irr.reset();
     this.#isr.reset();
+    this.#isrCache = -1;
     this.nmiPending = false;
     this.enabled = true;
   }

@@ -73,6 +73,7 @@ export class Scheduler {
 
   /** The host keeps a runnable vCPU off its CPU for `ns` (another task runs there). */
   preempt(vcpu: EmuVcpu, ns: bigint): void {
+    vcpu.exit(); // a host interrupt takes the vCPU out of guest mode first
     vcpu.put(true);
     vcpu.runDelay += ns;
     vcpu.clock += ns;
@@ -85,6 +86,7 @@ export class Scheduler {
     const cpu = this.#cpuOf(vcpu);
     if (cpu.current !== vcpu || cpu.queue.length === 0 || vcpu.clock < cpu.sliceEnd) return;
     cpu.current = undefined;
+    vcpu.exit(); // the timer interrupt that ends the slice is an exit
     vcpu.put(true);
     cpu.queue.push(vcpu);
     this.#waitingSince.set(vcpu, vcpu.clock);

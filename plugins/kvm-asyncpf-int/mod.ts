@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmAsyncpfIntHooks } from "./host.ts";
 
 /**
- * The kvm-asyncpf-int plugin: its manifest (CPUID bit 14 of 0x40000001 EAX, defaults, rules).
+ * The kvm-asyncpf-int plugin: its manifest (CPUID bit 14 of 0x40000001 EAX, defaults, rules)
+ * and its host behaviour (MSRs 0x4b564d06/07, see {@linkcode createKvmAsyncpfIntHooks}).
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmAsyncpfInt: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmAsyncpfIntHooks,
   "@pvkit/kvm-asyncpf-int/manifest.json",
 );
+
+export { createKvmAsyncpfIntHooks };

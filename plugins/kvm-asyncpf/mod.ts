@@ -14,9 +14,12 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmAsyncpfHooks } from "./host.ts";
 
 /**
- * The kvm-asyncpf plugin: its manifest (CPUID bit 4 of 0x40000001 EAX, defaults, rules).
+ * The kvm-asyncpf plugin: its manifest (CPUID bit 4 of 0x40000001 EAX, defaults, rules) and
+ * its host behaviour (MSR 0x4b564d02 and the async-PF queues, see
+ * {@linkcode createKvmAsyncpfHooks}, {@linkcode asyncPageFault}).
  *
  * @example
  * ```ts
@@ -26,6 +29,15 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmAsyncpf: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmAsyncpfHooks,
   "@pvkit/kvm-asyncpf/manifest.json",
 );
+
+export {
+  asyncPageFault,
+  type AsyncPageFaultOutcome,
+  asyncPageFaultToken,
+  asyncPfHalted,
+  completeAsyncPageFault,
+  createKvmAsyncpfHooks,
+} from "./host.ts";

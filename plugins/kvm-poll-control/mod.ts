@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmPollControlHooks, hostPollingAllowed } from "./host.ts";
 
 /**
- * The kvm-poll-control plugin: its manifest (CPUID bit 12 of 0x40000001 EAX, defaults, rules).
+ * The kvm-poll-control plugin: its manifest (CPUID bit 12 of 0x40000001 EAX, defaults, rules)
+ * and its host behaviour (MSR 0x4b564d05, see {@linkcode createKvmPollControlHooks}).
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmPollControl: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmPollControlHooks,
   "@pvkit/kvm-poll-control/manifest.json",
 );
+
+export { createKvmPollControlHooks, hostPollingAllowed };

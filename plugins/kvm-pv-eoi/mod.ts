@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmPvEoiHooks } from "./host.ts";
 
 /**
- * The kvm-pv-eoi plugin: its manifest (CPUID bit 6 of 0x40000001 EAX, defaults, rules).
+ * The kvm-pv-eoi plugin: its manifest (CPUID bit 6 of 0x40000001 EAX, defaults, rules) and
+ * its host behaviour (MSR 0x4b564d04 and the PV EOI byte, see {@linkcode createKvmPvEoiHooks}).
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmPvEoi: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmPvEoiHooks,
   "@pvkit/kvm-pv-eoi/manifest.json",
 );
+
+export { createKvmPvEoiHooks };

@@ -14,9 +14,12 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmStealTimeHooks } from "./host.ts";
 
 /**
- * The kvm-steal-time plugin: its manifest (CPUID bit 5 of 0x40000001 EAX, defaults, rules).
+ * The kvm-steal-time plugin: its manifest (CPUID bit 5 of 0x40000001 EAX, defaults, rules)
+ * and its host behaviour (MSR 0x4b564d03, the steal-time record and its preempted byte,
+ * including kvm-pv-tlb-flush's flush; see {@linkcode createKvmStealTimeHooks}).
  *
  * @example
  * ```ts
@@ -26,6 +29,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmStealTime: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmStealTimeHooks,
   "@pvkit/kvm-steal-time/manifest.json",
 );
+
+export { createKvmStealTimeHooks };

@@ -71,15 +71,17 @@ export function createKvmclockHooks(environment: PluginEnvironment): PluginHooks
   let wallClockMsr = 0n;
   let bootVcpuRunsOldKvmclock = false;
   let scale: { khz: number; value: TimeScale } | undefined;
+  // Per-vCPU state, indexed by vCPU (the hot paths read it on every MSR access and entry).
+  const clocks: VcpuClock[] = [];
   const state = (vcpu: VcpuContext): VcpuClock =>
-    vcpu.shared("kvm.kvmclock", () => ({
+    clocks[vcpu.index] ??= {
       systemTimeMsr: 0n,
       active: false,
       gpa: 0n,
       updatePending: false,
       guestStoppedPending: false,
       lastUpdateNs: 0n,
-    }));
+    };
   const requestGlobalUpdate = () => {
     for (let i = 0; i < vm.vcpuCount; i++) state(vm.vcpu(i)).updatePending = true;
   };

@@ -1,0 +1,80 @@
+/**
+ * The per-vCPU async-PF state that kvm-asyncpf (MSR 0x4b564d02, the queues) and
+ * kvm-asyncpf-int (MSRs 0x4b564d06/07) share through `vcpu.shared(ASYNC_PF_STATE_KEY, …)`.
+ *
+ * Plugins never import each other, so each of the two keeps an identical private copy of this
+ * file; `async_pf_state_test.ts` in each pins the key and the shape. (It belongs in
+ * `@pvkit/abi` or `@pvkit/machine`; until then, change both copies together.)
+ *
+ * Fields mirror KVM's `vcpu->arch.apf` and `vcpu->async_pf` (kvm-pv-abi.md §2, §6).
+ *
+ * @module
+ */
+
+import type { VcpuContext } from "@pvkit/machine";
+
+/** The key both plugins pass to `vcpu.shared`. */
+export const ASYNC_PF_STATE_KEY = "kvm.async-pf";
+
+/** One async page fault (KVM's struct kvm_async_pf). */
+export interface AsyncPfWork {
+  /** (id << 12) | vcpu_id, or 0xFFFFFFFF for 'wake all'. */
+  readonly token: number;
+  /** The guest frame being brought in (0 for 'wake all'). */
+  readonly gfn: bigint;
+  /** The 'wake all' completion queued when async PF is enabled. */
+  readonly wakeupAll: boolean;
+  /** 'Page not present' was injected for it, so 'page ready' will be delivered. */
+  notPresentInjected: boolean;
+}
+
+/** vcpu->arch.apf and vcpu->async_pf. */
+export interface AsyncPfState {
+  /** ASYNC_PF_EN as last stored (apf.msr_en_val). */
+  msrEnVal: bigint;
+  /** The GPA of the 8-byte area the host writes, or undefined when unmapped (apf.data). */
+  dataGpa: bigint | undefined;
+  /** SEND_ALWAYS, latched at the enabling write. */
+  sendAlways: boolean;
+  /** DELIVERY_AS_PF_VMEXIT, latched at the enabling write. */
+  deliveryAsPfVmexit: boolean;
+  /** ASYNC_PF_INT as last stored (apf.msr_int_val). */
+  msrIntVal: bigint;
+  /** The 'page ready' vector (apf.vec; not cleared by RESET/INIT). */
+  vec: number;
+  /** A 'page ready' was injected and not yet ACKed (apf.pageready_pending). */
+  pageReadyPending: boolean;
+  /** KVM_REQ_APF_READY: scan the done queue at the next entry. */
+  readyRequested: boolean;
+  /** The vCPU waits in an artificial halt for a page (apf.halted). */
+  halted: boolean;
+  /** The token allocator (apf.id, u32). */
+  id: number;
+  /** Faults the host is still resolving, by token (async_pf.queue). */
+  readonly queue: Map<number, AsyncPfWork>;
+  /** Resolved faults waiting for 'page ready', oldest first (async_pf.done). */
+  readonly done: AsyncPfWork[];
+}
+
+/** A fresh state: everything off, id 0 (KVM zero-allocates the vCPU). */
+export function newAsyncPfState(): AsyncPfState {
+  return {
+    msrEnVal: 0n,
+    dataGpa: undefined,
+    sendAlways: false,
+    deliveryAsPfVmexit: false,
+    msrIntVal: 0n,
+    vec: 0,
+    pageReadyPending: false,
+    readyRequested: false,
+    halted: false,
+    id: 0,
+    queue: new Map(),
+    done: [],
+  };
+}
+
+/** The vCPU's async-PF state, created on first use by whichever plugin comes first. */
+export function asyncPfState(vcpu: VcpuContext): AsyncPfState {
+  return vcpu.shared(ASYNC_PF_STATE_KEY, newAsyncPfState);
+}
