@@ -47,3 +47,4 @@ export * from "./vcpu_cpuid.ts";
 export * from "./compose.ts";
 export * from "./plugin_testing.ts";
 export * from "./pv_gates.ts";
+export * from "./shared_key.ts";

@@ -9,7 +9,10 @@ import { composeMachine } from "./compose.ts";
 import type { ComposedMachine } from "./composed_machine.ts";
 import type { IrqchipMode } from "./condition.ts";
 import type { PvPlugin } from "./plugin.ts";
+import { ArrayGuestMemory } from "./guest_memory.ts";
 import { PluginRegistry } from "./registry.ts";
+import type { SharedKey } from "./shared_key.ts";
+import type { VcpuContext, VmContext } from "./vcpu_context.ts";
 import { simpleTopology } from "./topology.ts";
 
 /** The machine around the plugin under test. */
@@ -53,4 +56,62 @@ export function composeSolo(plugin: PvPlugin, options: SoloMachineOptions = {}):
     },
     rules: "strict",
   });
+}
+
+/**
+ * A stand-in vCPU for plugin tests and examples: guest RAM, every PV feature allowed, a
+ * per-vCPU state store, and no-op effects. Override any member with `parts`.
+ *
+ * @example
+ * ```ts
+ * import { standInVcpu } from "@pvkit/machine";
+ * const vcpu = standInVcpu({ index: 2 });
+ * console.log(vcpu.index, vcpu.pvHas(5), vcpu.memory.size); // 2 true 65536
+ * ```
+ */
+export function standInVcpu(parts: Partial<VcpuContext> = {}): VcpuContext {
+  const memory = parts.memory ?? new ArrayGuestMemory(65536);
+  const store = new Map<unknown, unknown>();
+  const vcpu: VcpuContext = {
+    index: 0,
+    apicId: 0,
+    memory,
+    longMode: true,
+    cpl: 0,
+    apic: undefined,
+    get vm(): VmContext {
+      return vm;
+    },
+    pvHas: () => true,
+    guestTsc: () => 0n,
+    runDelayNs: () => 0n,
+    isPreempted: () => false,
+    isHalted: () => false,
+    kick: () => {},
+    requestInterrupt: () => false,
+    injectPageFault: () => {},
+    flushTlb: () => {},
+    shared<T>(key: SharedKey<T> | string, create?: () => T): T {
+      if (!store.has(key)) store.set(key, typeof key === "string" ? create!() : key.create(vcpu));
+      return store.get(key) as T;
+    },
+    ...parts,
+  };
+  const vm: VmContext = {
+    vcpuCount: 1,
+    memory,
+    tscKhz: 2_600_000,
+    schedInfo: true,
+    inKernelLapic: true,
+    maxApicId: vcpu.apicId,
+    vcpu: () => vcpu,
+    vcpuByApicId: (id) => (id === vcpu.apicId ? vcpu : undefined),
+    kvmclockNs: () => 0n,
+    realtimeNs: () => 0n,
+    exitHypercallEnabled: () => false,
+    exitToUserspace: () => 0n,
+    runqueueBusy: () => false,
+    yieldTo: () => false,
+  };
+  return vcpu;
 }

@@ -8,6 +8,7 @@
 
 import type { GuestMemory } from "./guest_memory.ts";
 import type { InterruptRequest } from "./interrupt.ts";
+import type { SharedKey } from "./shared_key.ts";
 
 /** Why a vCPU left guest mode, for exit accounting. */
 export type ExitReason =
@@ -116,6 +117,9 @@ export interface VcpuContext {
   injectPageFault(cr2: bigint): void;
   /** The host flushes this vCPU's guest TLB (counted). */
   flushTlb(): void;
-  /** Per-vCPU state shared by the plugins of one protocol, created on first use. */
-  shared<T>(key: string, create: () => T): T;
+  /**
+   * Per-vCPU state kept for plugins, created on first use: by a {@linkcode SharedKey} (fast:
+   * an array slot), or by name with a creator (the state of a protocol several plugins share).
+   */
+  shared<T>(key: SharedKey<T> | string, create?: () => T): T;
 }

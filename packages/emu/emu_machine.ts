@@ -25,10 +25,38 @@ import type { GuestBlock, GuestProgram } from "./guest_block.ts";
 import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
 import { Scheduler } from "./scheduler.ts";
 
+/** MSR index → handler, dense for the PV ranges (0x00-0xff and KVM's 0x4b564d00-0x4b564dff). */
+export class MsrTable {
+  readonly #low: (MsrHook | undefined)[] = new Array(256).fill(undefined);
+  readonly #kvm: (MsrHook | undefined)[] = new Array(256).fill(undefined);
+  readonly #other = new Map<number, MsrHook>();
+
+  /** The handler of an MSR. */
+  get(msr: number): MsrHook | undefined {
+    const k = msr - 0x4b564d00;
+    if (k >= 0 && k < 256) return this.#kvm[k];
+    if (msr >= 0 && msr < 256) return this.#low[msr];
+    return this.#other.get(msr);
+  }
+
+  /** True when the MSR has a handler. */
+  has(msr: number): boolean {
+    return this.get(msr) !== undefined;
+  }
+
+  /** Installs a handler. */
+  set(msr: number, hook: MsrHook): void {
+    const k = msr - 0x4b564d00;
+    if (k >= 0 && k < 256) this.#kvm[k] = hook;
+    else if (msr >= 0 && msr < 256) this.#low[msr] = hook;
+    else this.#other.set(msr, hook);
+  }
+}
+
 /** The hooks of every plugin, merged into dispatch tables. */
 export interface MachineHooks {
   /** MSR index → handler. */
-  readonly msrs: Map<number, MsrHook>;
+  readonly msrs: MsrTable;
   /** Hypercall number → handler. */
   readonly hypercalls: Map<number, HypercallHook>;
   /** Port handlers. */
@@ -105,7 +133,7 @@ export class EmuMachine implements VmContext {
     this.#kvmclockOffset = this.options.kvmclockNs;
     this.memory = new ArrayGuestMemory(this.options.memory);
     this.scheduler = new Scheduler(this.options.hostCpus, this.options.timeSliceNs);
-    this.hooks = { msrs: new Map(), hypercalls: new Map(), ioPorts: [], lifecycle: [] };
+    this.hooks = { msrs: new MsrTable(), hypercalls: new Map(), ioPorts: [], lifecycle: [] };
     const lapic = composed.machine.irqchip !== "off";
     const x2apic = composed.machine.x2apic;
     const vcpus: EmuVcpu[] = [];

@@ -14,6 +14,8 @@ import {
   MSR_GP,
   type MsrReadResult,
   type MsrWriteResult,
+  PvkitError,
+  type SharedKey,
   type VcpuContext,
 } from "@pvkit/machine";
 import type { EmuMachine } from "./emu_machine.ts";
@@ -80,6 +82,7 @@ export class EmuVcpu implements VcpuContext {
   #pvFeatures = 0;
   #enforce = false;
   readonly #shared = new Map<string, unknown>();
+  readonly #slots: unknown[] = [];
 
   /** Creates vCPU `index` with its APIC ID. */
   constructor(vm: EmuMachine, index: number, apicId: number, x2apic: boolean, lapic: boolean) {
@@ -168,10 +171,17 @@ export class EmuVcpu implements VcpuContext {
     this.tlbFlushes++;
   }
 
-  /** Per-vCPU state shared by the plugins of one protocol. */
-  shared<T>(key: string, create: () => T): T {
+  /** Per-vCPU state kept for plugins (by key slot, or by name). */
+  shared<T>(key: SharedKey<T> | string, create?: () => T): T {
+    if (typeof key !== "string") {
+      const slots = this.#slots;
+      let value = slots[key.slot] as T | undefined;
+      if (value === undefined) value = slots[key.slot] = key.create(this);
+      return value;
+    }
     let value = this.#shared.get(key) as T | undefined;
     if (value === undefined) {
+      if (!create) throw new PvkitError("no-shared-state", `no per-vCPU state named "${key}"`);
       value = create();
       this.#shared.set(key, value);
     }

@@ -19,6 +19,7 @@ import {
   msrValue,
   type PluginEnvironment,
   type PluginHooks,
+  sharedKey,
   type VcpuContext,
 } from "@pvkit/machine";
 
@@ -31,8 +32,8 @@ interface PollControl {
 }
 
 // Created on first use with 1: KVM sets it in kvm_arch_vcpu_postcreate (spec §2).
-const state = (vcpu: VcpuContext): PollControl =>
-  vcpu.shared(STATE_KEY, () => ({ value: KVM_POLL_CONTROL_DEFAULT }));
+const POLL_CONTROL = sharedKey<PollControl>(STATE_KEY, () => ({ value: KVM_POLL_CONTROL_DEFAULT }));
+const state = (vcpu: VcpuContext): PollControl => vcpu.shared(POLL_CONTROL);
 
 /**
  * Whether the host may halt-poll for `vcpu`: the negation of KVM's `kvm_arch_no_poll()`,
@@ -41,17 +42,8 @@ const state = (vcpu: VcpuContext): PollControl =>
  * @example
  * ```ts
  * import { hostPollingAllowed } from "@pvkit/kvm-poll-control";
- * import type { VcpuContext } from "@pvkit/machine";
- *
- * // A stand-in for a backend's vCPU: only the per-vCPU state store is used here.
- * const store = new Map<string, unknown>();
- * const vcpu = {
- *   shared: <T>(key: string, create: () => T): T => {
- *     if (!store.has(key)) store.set(key, create());
- *     return store.get(key) as T;
- *   },
- * } as Pick<VcpuContext, "shared"> as VcpuContext;
- * console.log(hostPollingAllowed(vcpu)); // true: the MSR starts at 1
+ * import { standInVcpu } from "@pvkit/machine";
+ * console.log(hostPollingAllowed(standInVcpu())); // true: the MSR starts at 1
  * ```
  */
 export function hostPollingAllowed(vcpu: VcpuContext): boolean {

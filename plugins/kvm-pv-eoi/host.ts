@@ -21,6 +21,7 @@ import {
   msrValue,
   type PluginEnvironment,
   type PluginHooks,
+  sharedKey,
   type VcpuContext,
 } from "@pvkit/machine";
 
@@ -38,8 +39,8 @@ interface PvEoi {
   armedGpa: bigint | undefined;
 }
 
-const state = (vcpu: VcpuContext): PvEoi =>
-  vcpu.shared(STATE_KEY, () => ({ msrVal: 0n, armedGpa: undefined }));
+const PV_EOI = sharedKey<PvEoi>(STATE_KEY, () => ({ msrVal: 0n, armedGpa: undefined }));
+const state = (vcpu: VcpuContext): PvEoi => vcpu.shared(PV_EOI);
 
 /** The word's GPA: data & ~KVM_MSR_ENABLED (spec §2: b63:2, b1 is checked to be 0). */
 const wordGpa = (msrVal: bigint): bigint => msrVal & ~KVM_PV_EOI_ENABLED;

@@ -29,6 +29,7 @@ import {
   msrValue,
   type PluginEnvironment,
   type PluginHooks,
+  sharedKey,
   type VcpuContext,
 } from "@pvkit/machine";
 
@@ -49,14 +50,14 @@ interface StealTime {
   cacheGpa: bigint | undefined;
 }
 
-const state = (vcpu: VcpuContext): StealTime =>
-  vcpu.shared(STATE_KEY, () => ({
-    msrVal: 0n,
-    updateRequested: false,
-    lastSteal: 0n,
-    preempted: false,
-    cacheGpa: undefined,
-  }));
+const STEAL_TIME = sharedKey<StealTime>(STATE_KEY, () => ({
+  msrVal: 0n,
+  updateRequested: false,
+  lastSteal: 0n,
+  preempted: false,
+  cacheGpa: undefined,
+}));
+const state = (vcpu: VcpuContext): StealTime => vcpu.shared(STEAL_TIME);
 
 const enabled = (st: StealTime): boolean => (st.msrVal & KVM_MSR_ENABLED) !== 0n;
 
