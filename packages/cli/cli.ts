@@ -12,6 +12,9 @@ import { bold, red } from "./colors.ts";
 import { cpuHelpText } from "./cpu_help_text.ts";
 import { renderDescription } from "./describe_table.ts";
 import { probeBackend, renderProbeReports, runProbeFiles } from "./probe_command.ts";
+import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
+import { EmuProbeBackend } from "@pvkit/emu";
+import { optionalPlugins } from "@pvkit/pvkit";
 
 /** Where the command writes. */
 export interface CliOutput {
@@ -55,12 +58,20 @@ function describe(argv: readonly string[], io: CliOutput): number {
   return machine.ok ? 0 : 2;
 }
 
-function demo(io: CliOutput): number {
+async function demo(io: CliOutput): Promise<number> {
   io.out(bold("pvkit demo: the default machine (QEMU defaults: -cpu qemu64 -machine pc -smp 1)"));
   io.out(`${bold("$")} pvkit describe\n`);
-  const status = describe([], io);
+  let status = describe([], io);
   io.out(`\n${bold("$")} pvkit describe -cpu host -machine q35,kernel-irqchip=split -smp 4\n`);
   describe(["-cpu", "host", "-machine", "q35,kernel-irqchip=split", "-smp", "4"], io);
+  io.out(
+    `\n${
+      bold("Built-in probes on the emulated backend")
+    } (pure TypeScript, KVM's host semantics)\n`,
+  );
+  const rows = await runFeatureProbes(new EmuProbeBackend({ plugins: optionalPlugins }));
+  io.out(renderFeatureTable(rows));
+  if (rows.some((r) => !r.passed)) status = 1;
   return status;
 }
 
@@ -115,7 +126,7 @@ export async function runCli(
         return 0;
       }
       case "demo":
-        return demo(io);
+        return await demo(io);
       case undefined:
       case "help":
       case "--help":

@@ -20,3 +20,4 @@ export * from "./emu_vcpu.ts";
 export * from "./scheduler.ts";
 export * from "./emu_machine.ts";
 export * from "./probe_backend.ts";
+export * from "./emu_guest_cpu.ts";
