@@ -5,12 +5,13 @@
  *
  * The 'page ready' delivery itself (token, pageready_pending, the interrupt) runs at entry in
  * kvm-asyncpf, which owns the queues; this plugin sets the vector and turns an ACK into a scan
- * request, through the per-vCPU state both share (see `_async_pf_state.ts`).
+ * request, through the per-vCPU state both share (`asyncPfState` in @pvkit/abi).
  *
  * @module
  */
 
 import {
+  asyncPfState,
   KVM_ASYNC_PF_ACK,
   KVM_ASYNC_PF_INT_RESERVED_MASK,
   KVM_ASYNC_PF_VECTOR_MASK,
@@ -26,7 +27,6 @@ import {
   type PluginEnvironment,
   type PluginHooks,
 } from "@pvkit/machine";
-import { asyncPfState } from "./_async_pf_state.ts";
 
 /**
  * Creates kvm-asyncpf-int's hooks for one machine: MSRs 0x4b564d06 (the 'page ready' vector)

@@ -11,7 +11,7 @@ import {
 import type { MsrInitiator } from "@pvkit/machine";
 import { EmuMachine, type EmuOptions, type EmuVcpu } from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
-import { asyncPfState } from "./_async_pf_state.ts";
+import { asyncPfState } from "@pvkit/abi";
 
 const MACHINE = { cpu: "host", machine: "q35,kernel-irqchip=split", host: "linux-6.12" };
 

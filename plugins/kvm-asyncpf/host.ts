@@ -7,12 +7,15 @@
  * The host's page swapping is a model a backend drives: {@linkcode asyncPageFault} when a
  * guest access hits a page the host must bring in, {@linkcode completeAsyncPageFault} when it
  * is in. 'Page ready' goes out at the vCPU's next entry. kvm-asyncpf-int (MSRs 0x4b564d06/07)
- * shares the per-vCPU state (see `_async_pf_state.ts`).
+ * shares the per-vCPU state (`asyncPfState` in @pvkit/abi).
  *
  * @module
  */
 
 import {
+  type AsyncPfState,
+  asyncPfState,
+  type AsyncPfWork,
   KVM_ASYNC_PF_DELIVERY_AS_INT,
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
   KVM_ASYNC_PF_ENABLED,
@@ -37,7 +40,6 @@ import {
   type PluginHooks,
   type VcpuContext,
 } from "@pvkit/machine";
-import { type AsyncPfState, asyncPfState, type AsyncPfWork } from "./_async_pf_state.ts";
 
 /** Tokens are (apf.id++ << 12) | vcpu_id (spec §6 "Async PF token"). */
 const TOKEN_ID_SHIFT = 12;

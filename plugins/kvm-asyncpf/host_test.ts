@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import {
+  asyncPfState,
   KVM_ASYNC_PF_DELIVERY_AS_INT,
   KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT,
   KVM_ASYNC_PF_ENABLED,
@@ -16,7 +17,6 @@ import {
 import type { MsrInitiator } from "@pvkit/machine";
 import { EmuMachine, type EmuOptions, type EmuVcpu, type GuestBlock } from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
-import { asyncPfState } from "./_async_pf_state.ts";
 import {
   asyncPageFault,
   asyncPageFaultToken,

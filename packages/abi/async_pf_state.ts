@@ -1,20 +1,14 @@
 /**
- * The per-vCPU async-PF state that kvm-asyncpf (MSR 0x4b564d02, the queues) and
- * kvm-asyncpf-int (MSRs 0x4b564d06/07) share through `vcpu.shared(ASYNC_PF_STATE_KEY, …)`.
- *
- * Plugins never import each other, so each of the two keeps an identical private copy of this
- * file; `async_pf_state_test.ts` in each pins the key and the shape. (It belongs in
- * `@pvkit/abi` or `@pvkit/machine`; until then, change both copies together.)
+ * The host-side async-PF state of a vCPU, which kvm-asyncpf (MSR 0x4b564d02, the queues) and
+ * kvm-asyncpf-int (MSRs 0x4b564d06/07) share through `vcpu.shared(ASYNC_PF_STATE)` (plugins
+ * never import each other, so the protocol's state lives here, beside its ABI).
  *
  * Fields mirror KVM's `vcpu->arch.apf` and `vcpu->async_pf` (kvm-pv-abi.md §2, §6).
  *
  * @module
  */
 
-import type { VcpuContext } from "@pvkit/machine";
-
-/** The key both plugins pass to `vcpu.shared`. */
-export const ASYNC_PF_STATE_KEY = "kvm.async-pf";
+import { type SharedKey, sharedKey, type VcpuContext } from "@pvkit/machine";
 
 /** One async page fault (KVM's struct kvm_async_pf). */
 export interface AsyncPfWork {
@@ -56,7 +50,15 @@ export interface AsyncPfState {
   readonly done: AsyncPfWork[];
 }
 
-/** A fresh state: everything off, id 0 (KVM zero-allocates the vCPU). */
+/**
+ * A fresh state: everything off, id 0 (KVM zero-allocates the vCPU).
+ *
+ * @example
+ * ```ts
+ * import { newAsyncPfState } from "@pvkit/abi";
+ * console.log(newAsyncPfState().msrEnVal); // 0n
+ * ```
+ */
 export function newAsyncPfState(): AsyncPfState {
   return {
     msrEnVal: 0n,
@@ -74,7 +76,27 @@ export function newAsyncPfState(): AsyncPfState {
   };
 }
 
-/** The vCPU's async-PF state, created on first use by whichever plugin comes first. */
+/**
+ * The key of the async-PF state on a vCPU.
+ *
+ * @example
+ * ```ts
+ * import { ASYNC_PF_STATE } from "@pvkit/abi";
+ * console.log(ASYNC_PF_STATE.name); // "kvm.async-pf"
+ * ```
+ */
+export const ASYNC_PF_STATE: SharedKey<AsyncPfState> = sharedKey("kvm.async-pf", newAsyncPfState);
+
+/**
+ * The vCPU's async-PF state, created on first use by whichever plugin comes first.
+ *
+ * @example
+ * ```ts
+ * import { asyncPfState } from "@pvkit/abi";
+ * import { standInVcpu } from "@pvkit/machine";
+ * console.log(asyncPfState(standInVcpu()).id); // 0
+ * ```
+ */
 export function asyncPfState(vcpu: VcpuContext): AsyncPfState {
-  return vcpu.shared(ASYNC_PF_STATE_KEY, newAsyncPfState);
+  return vcpu.shared(ASYNC_PF_STATE);
 }
