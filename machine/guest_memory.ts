@@ -70,12 +70,16 @@ export class ArrayGuestMemory implements GuestMemory {
 
   /** True when all `length` bytes at `gpa` are inside RAM. */
   contains(gpa: Gpa, length: number): boolean {
-    return gpa >= 0n && length >= 0 && gpa + BigInt(length) <= BigInt(this.size);
+    // Number() is exact below 2^53 and huge (or negative) otherwise, which fails the check
+    // either way: no BigInt arithmetic on the hot path.
+    const at = Number(gpa);
+    return at >= 0 && length >= 0 && at + length <= this.size;
   }
 
   #offset(gpa: Gpa, length: number): number {
-    if (!this.contains(gpa, length)) throw new GuestMemoryError(gpa, length, this.size);
-    return Number(gpa);
+    const at = Number(gpa);
+    if (!(at >= 0 && at + length <= this.size)) throw new GuestMemoryError(gpa, length, this.size);
+    return at;
   }
 
   /** Reads an unsigned byte. */

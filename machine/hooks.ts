@@ -42,6 +42,20 @@ export type MsrInitiator = "guest" | "host";
 export interface MsrHook {
   /** The MSR indices this hook handles. */
   readonly msrs: readonly number[];
+  /**
+   * For hooks made by `gatedMsrHook`: each MSR's CPUID gate bit, and the handler behind the
+   * gate, so a backend can check the gate itself and call the handler directly.
+   */
+  readonly gated?: {
+    readonly bitOf: (msr: number) => number;
+    readonly read: (vcpu: VcpuContext, msr: number, initiator: MsrInitiator) => MsrReadResult;
+    readonly write: (
+      vcpu: VcpuContext,
+      msr: number,
+      value: bigint,
+      initiator: MsrInitiator,
+    ) => MsrWriteResult;
+  };
   /** Reads an MSR. */
   read(vcpu: VcpuContext, msr: number, initiator: MsrInitiator): MsrReadResult;
   /** Writes an MSR. */

@@ -12,7 +12,12 @@ import {
   type HypercallHook,
   type IoPortHook,
   type MsiHook,
+  MSR_GP,
+  MSR_OK,
   type MsrHook,
+  type MsrInitiator,
+  type MsrReadResult,
+  type MsrWriteResult,
   PvkitError,
   type ResetKind,
   type UserHypercallExit,
@@ -25,31 +30,45 @@ import type { GuestBlock, GuestProgram } from "./guest_block.ts";
 import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
 import { Scheduler } from "./scheduler.ts";
 
+/** One MSR's dispatch entry: its hook, and (for gated hooks) the gate bit and the handler. */
+export interface MsrEntry {
+  /** The hook. */
+  readonly hook: MsrHook;
+  /** The CPUID gate bit, or -1 when the hook checks its own gate. */
+  readonly gate: number;
+}
+
 /** MSR index → handler, dense for the PV ranges (0x00-0xff and KVM's 0x4b564d00-0x4b564dff). */
 export class MsrTable {
-  readonly #low: (MsrHook | undefined)[] = new Array(256).fill(undefined);
-  readonly #kvm: (MsrHook | undefined)[] = new Array(256).fill(undefined);
-  readonly #other = new Map<number, MsrHook>();
+  readonly #low: (MsrEntry | undefined)[] = new Array(256).fill(undefined);
+  readonly #kvm: (MsrEntry | undefined)[] = new Array(256).fill(undefined);
+  readonly #other = new Map<number, MsrEntry>();
 
-  /** The handler of an MSR. */
-  get(msr: number): MsrHook | undefined {
+  /** The dispatch entry of an MSR. */
+  entry(msr: number): MsrEntry | undefined {
     const k = msr - 0x4b564d00;
     if (k >= 0 && k < 256) return this.#kvm[k];
     if (msr >= 0 && msr < 256) return this.#low[msr];
     return this.#other.get(msr);
   }
 
+  /** The hook of an MSR. */
+  get(msr: number): MsrHook | undefined {
+    return this.entry(msr)?.hook;
+  }
+
   /** True when the MSR has a handler. */
   has(msr: number): boolean {
-    return this.get(msr) !== undefined;
+    return this.entry(msr) !== undefined;
   }
 
   /** Installs a handler. */
   set(msr: number, hook: MsrHook): void {
+    const entry: MsrEntry = { hook, gate: hook.gated ? hook.gated.bitOf(msr) : -1 };
     const k = msr - 0x4b564d00;
-    if (k >= 0 && k < 256) this.#kvm[k] = hook;
-    else if (msr >= 0 && msr < 256) this.#low[msr] = hook;
-    else this.#other.set(msr, hook);
+    if (k >= 0 && k < 256) this.#kvm[k] = entry;
+    else if (msr >= 0 && msr < 256) this.#low[msr] = entry;
+    else this.#other.set(msr, entry);
   }
 }
 
@@ -86,6 +105,9 @@ export interface RunOptions {
 }
 
 const CPUID_1_ECX_HYPERVISOR = 1 << 31;
+
+/** What a host-initiated read of a gated-off MSR returns. */
+const HOST_READ_ZERO: MsrReadResult = Object.freeze({ kind: "value", value: 0n });
 
 /**
  * A machine running on the emulated backend.
@@ -275,17 +297,36 @@ export class EmuMachine implements VmContext {
 
   // ---- the VMM's view ----
 
+  /**
+   * The MSR read dispatch: the plugin's handler behind KVM's CPUID gate (a gated-off MSR #GPs
+   * for the guest and reads 0 for the host), or #GP when no plugin handles the MSR.
+   */
+  readMsr(vcpu: EmuVcpu, msr: number, initiator: MsrInitiator): MsrReadResult {
+    const e = this.hooks.msrs.entry(msr);
+    if (e === undefined) return MSR_GP;
+    if (e.gate < 0) return e.hook.read(vcpu, msr, initiator);
+    if (!vcpu.pvHas(e.gate)) return initiator === "host" ? HOST_READ_ZERO : MSR_GP;
+    return e.hook.gated!.read(vcpu, msr, initiator);
+  }
+
+  /** The MSR write dispatch (see {@linkcode readMsr}; a host write of 0 to a gated-off MSR succeeds). */
+  writeMsr(vcpu: EmuVcpu, msr: number, value: bigint, initiator: MsrInitiator): MsrWriteResult {
+    const e = this.hooks.msrs.entry(msr);
+    if (e === undefined) return MSR_GP;
+    if (e.gate < 0) return e.hook.write(vcpu, msr, value, initiator);
+    if (!vcpu.pvHas(e.gate)) return initiator === "host" && value === 0n ? MSR_OK : MSR_GP;
+    return e.hook.gated!.write(vcpu, msr, value, initiator);
+  }
+
   /** KVM_SET_MSRS for one MSR (host-initiated): 1 if written, 0 if refused. */
   setMsr(vcpuIndex: number, msr: number, value: bigint): 0 | 1 {
-    const hook = this.hooks.msrs.get(msr);
-    if (!hook) return 0;
-    return hook.write(this.vcpus[vcpuIndex], msr, value, "host").kind === "ok" ? 1 : 0;
+    return this.writeMsr(this.vcpus[vcpuIndex], msr, value, "host").kind === "ok" ? 1 : 0;
   }
 
   /** KVM_GET_MSRS for one MSR (host-initiated), or undefined if refused. */
   getMsr(vcpuIndex: number, msr: number): bigint | undefined {
-    const result = this.hooks.msrs.get(msr)?.read(this.vcpus[vcpuIndex], msr, "host");
-    return result?.kind === "value" ? result.value : undefined;
+    const result = this.readMsr(this.vcpus[vcpuIndex], msr, "host");
+    return result.kind === "value" ? result.value : undefined;
   }
 
   /**

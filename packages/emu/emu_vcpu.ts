@@ -171,14 +171,19 @@ export class EmuVcpu implements VcpuContext {
     this.tlbFlushes++;
   }
 
-  /** Per-vCPU state kept for plugins (by key slot, or by name). */
+  /** Per-vCPU state kept for plugins (by key slot, or by name). Small, so it inlines. */
   shared<T>(key: SharedKey<T> | string, create?: () => T): T {
-    if (typeof key !== "string") {
-      const slots = this.#slots;
-      let value = slots[key.slot] as T | undefined;
-      if (value === undefined) value = slots[key.slot] = key.create(this);
-      return value;
-    }
+    if (typeof key === "string") return this.#sharedByName(key, create);
+    return (this.#slots[key.slot] as T | undefined) ?? this.#createSlot(key);
+  }
+
+  #createSlot<T>(key: SharedKey<T>): T {
+    const value = key.create(this);
+    this.#slots[key.slot] = value;
+    return value;
+  }
+
+  #sharedByName<T>(key: string, create: (() => T) | undefined): T {
     let value = this.#shared.get(key) as T | undefined;
     if (value === undefined) {
       if (!create) throw new PvkitError("no-shared-state", `no per-vCPU state named "${key}"`);
@@ -261,8 +266,7 @@ export class EmuVcpu implements VcpuContext {
   /** RDMSR: the value, or #GP. */
   rdmsr(msr: number): MsrReadResult {
     this.enter();
-    const hook = this.vm.hooks.msrs.get(msr >>> 0);
-    const result = hook ? hook.read(this, msr >>> 0, "guest") : MSR_GP;
+    const result = this.vm.readMsr(this, msr >>> 0, "guest");
     this.exit("msr-read");
     return result;
   }
@@ -270,8 +274,7 @@ export class EmuVcpu implements VcpuContext {
   /** WRMSR: ok, or #GP. */
   wrmsr(msr: number, value: bigint): MsrWriteResult {
     this.enter();
-    const hook = this.vm.hooks.msrs.get(msr >>> 0);
-    const result = hook ? hook.write(this, msr >>> 0, value & U64, "guest") : MSR_GP;
+    const result = this.vm.writeMsr(this, msr >>> 0, value & U64, "guest");
     this.exit("msr-write");
     return result;
   }
