@@ -80,7 +80,8 @@ function fill(text: string, violation: RuleViolation, facts: ConditionFacts): st
     .replaceAll("{feature}", violation.owner?.name ?? "")
     .replaceAll("{matched}", matched.join(", "))
     .replaceAll("{vcpus}", String(facts.vcpus))
-    .replaceAll("{apicIdLimit}", String(facts.apicIdLimit));
+    .replaceAll("{apicIdLimit}", String(facts.apicIdLimit))
+    .replaceAll("{maxApicId}", String(facts.apicIdLimit - 1));
 }
 
 /**

@@ -178,7 +178,7 @@ Deno.test("kvm-poll-control/haltpoll-needs-dedicated: a note without the hint", 
 
 Deno.test("apic/x2apic-above-254: more than 255 vCPUs need x2apic", () => {
   const bad = run({ cpu: "qemu64,x2apic=off", machine: "pvkit,kernel-irqchip=split", smp: 256 });
-  fired(bad.errors, "apic/x2apic-above-254", "APIC IDs up to 256 need x2APIC");
+  fired(bad.errors, "apic/x2apic-above-254", "APIC IDs up to 255 need x2APIC");
   assertEquals(
     run({ cpu: "qemu64,x2apic=off", machine: "pvkit,kernel-irqchip=split", smp: 255 }).errors,
     [],

@@ -414,6 +414,7 @@ export class EmuMachine implements VmContext {
       }
       if (!vcpu) break;
       this.now = vcpu.clock;
+      vcpu.enter(); // the vCPU is in guest mode before its code runs on
       const { value: block, done } = iterators.get(vcpu)!.next();
       if (done || !block) {
         vcpu.state = "done";
