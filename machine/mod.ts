@@ -48,3 +48,4 @@ export * from "./compose.ts";
 export * from "./plugin_testing.ts";
 export * from "./pv_gates.ts";
 export * from "./shared_key.ts";
+export * from "./directed_yield.ts";

@@ -13,7 +13,6 @@ import {
   type MsrHook,
   type MsrInitiator,
   type MsrReadResult,
-  msrValue,
   type MsrWriteResult,
 } from "./hooks.ts";
 import type { VcpuContext } from "./vcpu_context.ts";
@@ -48,17 +47,22 @@ export function gatedMsrHook(
   gates: Readonly<Record<number, number>>,
   handler: GatedMsrHandler,
 ): MsrHook {
-  const bits = new Map<number, number>(
-    Object.entries(gates).map(([msr, bit]) => [Number(msr), bit]),
-  );
+  const msrs = Object.keys(gates).map(Number);
+  const bits = msrs.map((msr) => gates[msr]);
+  // One gate bit per MSR; a scan of a handful of numbers beats a Map on this hot path.
+  const bitOf = (msr: number): number => {
+    for (let i = 0; i < msrs.length; i++) if (msrs[i] === msr) return bits[i];
+    return -1;
+  };
   return {
-    msrs: [...bits.keys()],
+    msrs,
+    gated: { bitOf, read: handler.read, write: handler.write },
     read(vcpu, msr, initiator) {
-      if (!vcpu.pvHas(bits.get(msr)!)) return initiator === "host" ? msrValue(0n) : MSR_GP;
+      if (!vcpu.pvHas(bitOf(msr))) return initiator === "host" ? HOST_READ_ZERO : MSR_GP;
       return handler.read(vcpu, msr, initiator);
     },
     write(vcpu, msr, value, initiator) {
-      if (!vcpu.pvHas(bits.get(msr)!)) {
+      if (!vcpu.pvHas(bitOf(msr))) {
         return initiator === "host" && value === 0n ? MSR_OK : MSR_GP;
       }
       return handler.write(vcpu, msr, value, initiator);

@@ -53,3 +53,4 @@ export * from "./pvclock.ts";
 // The guest-memory types the codecs and seqlock helpers take, from the core.
 export type { Gpa, GuestMemory } from "@pvkit/machine";
 export * from "./async_pf_state.ts";
+export * from "./pv_unhalt_state.ts";

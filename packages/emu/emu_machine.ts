@@ -139,6 +139,7 @@ export class EmuMachine implements VmContext {
   readonly #byApicId = new Map<number, EmuVcpu>();
   readonly #tscKhz: bigint;
   #kvmclockOffset: bigint;
+  #maxApicId = -1;
 
   private constructor(composed: ComposedMachine, options: EmuOptions) {
     if (!composed.ok || !composed.vcpus) {
@@ -250,11 +251,12 @@ export class EmuMachine implements VmContext {
   get inKernelLapic(): boolean {
     return this.composed.machine.irqchip !== "off";
   }
-  /** The highest APIC ID. */
+  /** The highest APIC ID (KVM's max_apic_id, fixed once the vCPUs exist). */
   get maxApicId(): number {
-    let maxId = 0;
-    for (const id of this.#byApicId.keys()) if (id > maxId) maxId = id;
-    return maxId;
+    if (this.#maxApicId < 0) {
+      for (const id of this.#byApicId.keys()) if (id > this.#maxApicId) this.#maxApicId = id;
+    }
+    return this.#maxApicId;
   }
   /** A vCPU by index. */
   vcpu(index: number): EmuVcpu {

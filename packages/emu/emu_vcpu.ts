@@ -11,13 +11,13 @@ import {
   type DeliveryMode,
   GuestMemoryError,
   type InterruptRequest,
-  MSR_GP,
   type MsrReadResult,
   type MsrWriteResult,
   PvkitError,
   type SharedKey,
   type VcpuContext,
 } from "@pvkit/machine";
+import { pvUnhaltState } from "@pvkit/abi";
 import type { EmuMachine } from "./emu_machine.ts";
 import { type ExitCounts, newExitCounts } from "./exits.ts";
 import { LocalApic } from "./local_apic.ts";
@@ -154,7 +154,18 @@ export class EmuVcpu implements VcpuContext {
   /** Delivers an interrupt to this vCPU's APIC; wakes it if it can take it. */
   requestInterrupt(request: InterruptRequest): boolean {
     if (!this.apic) return false;
-    const accepted = this.apic.accept(request.deliveryMode, request.vector);
+    if (request.deliveryMode === "remote-read") {
+      // APIC_DM_REMRD (KICK_CPU): the LAPIC sets pv_unhalted and kicks (kvm-pv-abi.md §5).
+      pvUnhaltState(this).pvUnhalted = true;
+      this.kick();
+      return true;
+    }
+    const accepted = this.apic.accept(
+      request.deliveryMode,
+      request.vector,
+      request.level,
+      request.levelTriggered,
+    );
     if (accepted && (request.deliveryMode === "nmi" || this.interruptsEnabled)) {
       this.vm.scheduler.wake(this, this.vm.now);
     }

@@ -62,19 +62,27 @@ export class LocalApic implements LocalApicAccess {
     this.x2apic = x2apic;
   }
 
-  /** Accepts an interrupt (kvm_apic_set_irq): FIXED needs the APIC enabled; NMI always counts. */
-  accept(mode: DeliveryMode, vector: number): boolean {
-    if (mode === "nmi") {
-      this.nmiPending = true;
-      return true;
+  /**
+   * Accepts an interrupt (KVM's __apic_accept_irq): FIXED and LOWEST need the APIC enabled and
+   * are refused as level-triggered deasserts (as INIT is); NMI, SMI, STARTUP and remote read
+   * count regardless of the enable bit (remote read's pv_unhalted is the vCPU's business).
+   */
+  accept(mode: DeliveryMode, vector: number, level = true, levelTriggered = false): boolean {
+    const deassert = levelTriggered && !level;
+    switch (mode) {
+      case "nmi":
+        this.nmiPending = true;
+        return true;
+      case "fixed":
+      case "lowest":
+        if (!this.enabled || deassert) return false;
+        this.#irr.set(vector & 0xff);
+        return true;
+      case "init":
+        return !deassert;
+      default:
+        return true; // SMI, STARTUP, remote read: accepted, not modelled further
     }
-    if (!this.enabled) return false;
-    if (mode === "fixed" || mode === "lowest") {
-      this.#irr.set(vector & 0xff);
-      return true;
-    }
-    // INIT, SIPI, SMI and remote read are accepted and not modelled further.
-    return true;
   }
 
   /** The highest vector pending in the IRR, or -1. */

@@ -7,6 +7,8 @@
  */
 
 import type { PvPlugin } from "@pvkit/machine";
+import { kvmHcMapGpaRange } from "@pvkit/kvm-hc-map-gpa-range";
+import { kvmMigrationControl } from "@pvkit/kvm-migration-control";
 
 /**
  * The optional plugins by name.
@@ -17,4 +19,7 @@ import type { PvPlugin } from "@pvkit/machine";
  * console.log([...optionalPlugins.keys()]);
  * ```
  */
-export const optionalPlugins: ReadonlyMap<string, PvPlugin> = new Map<string, PvPlugin>();
+export const optionalPlugins: ReadonlyMap<string, PvPlugin> = new Map<string, PvPlugin>([
+  ["kvm-hc-map-gpa-range", kvmHcMapGpaRange],
+  ["kvm-migration-control", kvmMigrationControl],
+]);

@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { PluginRegistry, PvkitError } from "@pvkit/machine";
+import { PluginRegistry, type PvkitError } from "@pvkit/machine";
 import { classifyCpuItems } from "./cpu_settings.ts";
 import { parseCpuOption } from "./cpu_option.ts";
 import { QEMU_VERSIONS, qemuDialect } from "./qemu_dialect.ts";

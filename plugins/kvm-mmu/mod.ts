@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmMmuHooks } from "./host.ts";
 
 /**
- * The kvm-mmu plugin: its manifest (CPUID bit 2 of 0x40000001 EAX, defaults, rules).
+ * The kvm-mmu plugin: its manifest (CPUID bit 2 of 0x40000001 EAX, defaults, rules) and
+ * KVM_HC_MMU_OP, which answers -KVM_ENOSYS.
  *
  * @example
  * ```ts
@@ -24,4 +26,10 @@ import manifest from "./manifest.json" with { type: "json" };
  * console.log(kvmMmu.manifest.name); // "kvm-mmu"
  * ```
  */
-export const kvmMmu: PvPlugin = definePlugin(manifest, undefined, "@pvkit/kvm-mmu/manifest.json");
+export const kvmMmu: PvPlugin = definePlugin(
+  manifest,
+  createKvmMmuHooks,
+  "@pvkit/kvm-mmu/manifest.json",
+);
+
+export { createKvmMmuHooks };

@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmMsiExtDestIdHooks, decodeMsiDestination } from "./host.ts";
 
 /**
- * The kvm-msi-ext-dest-id plugin: its manifest (CPUID bit 15 of 0x40000001 EAX, defaults, rules).
+ * The kvm-msi-ext-dest-id plugin: its manifest (CPUID bit 15 of 0x40000001 EAX, defaults, rules)
+ * and the MSI destination decoding the VMM does for it.
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmMsiExtDestId: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmMsiExtDestIdHooks,
   "@pvkit/kvm-msi-ext-dest-id/manifest.json",
 );
+
+export { createKvmMsiExtDestIdHooks, decodeMsiDestination };

@@ -14,9 +14,16 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import {
+  createKvmNopiodelayHooks,
+  IO_DELAY_PORT,
+  type IoDelayCounts,
+  ioDelayCounts,
+} from "./host.ts";
 
 /**
- * The kvm-nopiodelay plugin: its manifest (CPUID bit 1 of 0x40000001 EAX, defaults, rules).
+ * The kvm-nopiodelay plugin: its manifest (CPUID bit 1 of 0x40000001 EAX, defaults, rules) and
+ * the delay port 0x80, whose exits it counts.
  *
  * @example
  * ```ts
@@ -26,6 +33,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmNopiodelay: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmNopiodelayHooks,
   "@pvkit/kvm-nopiodelay/manifest.json",
 );
+
+export { createKvmNopiodelayHooks, IO_DELAY_PORT, type IoDelayCounts, ioDelayCounts };

@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmPvIpiHooks, kvmPvSendIpi, sendIpiCluster } from "./host.ts";
 
 /**
- * The kvm-pv-ipi plugin: its manifest (CPUID bit 11 of 0x40000001 EAX, defaults, rules).
+ * The kvm-pv-ipi plugin: its manifest (CPUID bit 11 of 0x40000001 EAX, defaults, rules) and
+ * KVM_HC_SEND_IPI's host behaviour.
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmPvIpi: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmPvIpiHooks,
   "@pvkit/kvm-pv-ipi/manifest.json",
 );
+
+export { createKvmPvIpiHooks, kvmPvSendIpi, sendIpiCluster };

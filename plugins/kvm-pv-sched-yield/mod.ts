@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmPvSchedYieldHooks } from "./host.ts";
 
 /**
- * The kvm-pv-sched-yield plugin: its manifest (CPUID bit 13 of 0x40000001 EAX, defaults, rules).
+ * The kvm-pv-sched-yield plugin: its manifest (CPUID bit 13 of 0x40000001 EAX, defaults, rules)
+ * and KVM_HC_SCHED_YIELD's host behaviour.
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmPvSchedYield: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmPvSchedYieldHooks,
   "@pvkit/kvm-pv-sched-yield/manifest.json",
 );
+
+export { createKvmPvSchedYieldHooks };

@@ -14,9 +14,11 @@
 
 import { definePlugin, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
+import { createKvmPvUnhaltHooks } from "./host.ts";
 
 /**
- * The kvm-pv-unhalt plugin: its manifest (CPUID bit 7 of 0x40000001 EAX, defaults, rules).
+ * The kvm-pv-unhalt plugin: its manifest (CPUID bit 7 of 0x40000001 EAX, defaults, rules) and
+ * KVM_HC_KICK_CPU's host behaviour.
  *
  * @example
  * ```ts
@@ -26,6 +28,8 @@ import manifest from "./manifest.json" with { type: "json" };
  */
 export const kvmPvUnhalt: PvPlugin = definePlugin(
   manifest,
-  undefined,
+  createKvmPvUnhaltHooks,
   "@pvkit/kvm-pv-unhalt/manifest.json",
 );
+
+export { createKvmPvUnhaltHooks };

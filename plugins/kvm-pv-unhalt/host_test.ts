@@ -1,0 +1,182 @@
+import { assertEquals } from "@std/assert";
+import { hypercallError, KVM_ENOSYS, KVM_EPERM, KVM_HC_KICK_CPU } from "@pvkit/abi";
+import { EmuMachine, type EmuOptions, type EmuVcpu } from "@pvkit/emu";
+import { compose } from "@pvkit/pvkit";
+import { pvUnhaltState } from "@pvkit/abi";
+
+const HC = BigInt(KVM_HC_KICK_CPU);
+const HIDDEN = {
+  enforcePvCpuid: true,
+  cpuid: [{ leaf: 0x40000001, eax: 0, ebx: 0, ecx: 0, edx: 0 }],
+};
+
+function machine(smp: number, options: EmuOptions = {}, type = "q35,kernel-irqchip=split") {
+  return EmuMachine.create(
+    compose({ cpu: "host", machine: type, smp, host: "linux-6.12" }),
+    options,
+  );
+}
+
+interface KickRun {
+  /** RAX of the kick. */
+  ret: bigint;
+  /** The halter got past its HLT. */
+  woke: boolean;
+  /** vCPUs left blocked. */
+  blocked: readonly number[];
+  vm: EmuMachine;
+}
+
+/**
+ * The A1-V2 shape: vCPU 1 runs `cli; hlt`; vCPU 0 waits until vCPU 1 has a halt exit, then
+ * calls `kick(cpu)` (default KICK_CPU(0, APIC ID of vCPU 1)).
+ */
+function kickHalted(
+  options: EmuOptions = {},
+  kick: (cpu: EmuVcpu, halter: EmuVcpu) => bigint = (cpu, h) =>
+    cpu.hypercall(HC, 0n, BigInt(h.apicId)),
+  type?: string,
+): KickRun {
+  const vm = machine(2, options, type);
+  let ret = -1n;
+  let woke = false;
+  const summary = vm.run([
+    function* (cpu) {
+      const halter = vm.vcpu(1);
+      while (halter.exits.hlt === 0) yield { kind: "spin", ns: 1000 };
+      ret = kick(cpu, halter);
+      yield { kind: "yield" };
+    },
+    function* (cpu) {
+      cpu.cli();
+      yield { kind: "hlt" };
+      woke = true;
+    },
+  ]);
+  return { ret, woke, blocked: summary.blocked, vm };
+}
+
+Deno.test("KICK_CPU wakes a vCPU halted with IF=0 and returns 0 (§5 nr 5; A1-V2)", () => {
+  const run = kickHalted();
+  assertEquals([run.ret, run.woke, run.blocked], [0n, true, []]);
+  // Waking made it RUNNABLE, which clears pv_unhalted.
+  assertEquals(pvUnhaltState(run.vm.vcpu(1)).pvUnhalted, false);
+});
+
+Deno.test("A1-V2 exactly: enforcement on with PV_UNHALT advertised, kick returns 0, halter finishes", () => {
+  const run = kickHalted({ enforcePvCpuid: true, cpuid: [{ leaf: 0x40000001, eax: 1 << 7 }] });
+  assertEquals([run.ret, run.woke, run.blocked], [0n, true, []]);
+});
+
+Deno.test("KICK_CPU before HLT: the next HLT does not block, and clears pv_unhalted", () => {
+  const vm = machine(2);
+  let halts = 0;
+  const summary = vm.run([
+    function* (cpu) {
+      assertEquals(cpu.hypercall(HC, 0n, 1n), 0n); // vCPU 1 is running: only pv_unhalted = 1
+      yield { kind: "yield" };
+    },
+    function* (cpu) {
+      yield { kind: "spin", ns: 5000 }; // the kick lands while vCPU 1 runs
+      assertEquals(pvUnhaltState(cpu).pvUnhalted, true);
+      cpu.cli();
+      yield { kind: "hlt" }; // does not block
+      halts++;
+      assertEquals(pvUnhaltState(cpu).pvUnhalted, false);
+      yield { kind: "hlt" }; // blocks for good: nothing wakes it
+      halts++;
+    },
+  ]);
+  assertEquals([halts, summary.blocked, vm.vcpu(1).exits.hlt], [1, [1], 2]);
+});
+
+Deno.test("KICK_CPU to an APIC ID nobody has returns 0 and wakes nobody", () => {
+  const run = kickHalted({}, (cpu) => cpu.hypercall(HC, 0n, 7n));
+  assertEquals([run.ret, run.woke, run.blocked], [0n, false, [1]]);
+});
+
+Deno.test("KICK_CPU ignores a0 (flags) and takes a1 as a 32-bit APIC ID (int apicid)", () => {
+  const run = kickHalted({}, (cpu) => cpu.hypercall(HC, 0xffn, (1n << 32n) | 1n));
+  assertEquals([run.ret, run.woke], [0n, true]);
+});
+
+Deno.test("KICK_CPU gate: -KVM_ENOSYS with enforcement on and bit 7 hidden; no kick (§7)", () => {
+  const run = kickHalted(HIDDEN);
+  assertEquals(run.ret, hypercallError(KVM_ENOSYS, true)); // 0xfffffffffffffc18
+  assertEquals([run.woke, run.blocked], [false, [1]]);
+});
+
+Deno.test("KICK_CPU gate: enforcement off ignores the guest CPUID (legacy ABI)", () => {
+  const run = kickHalted({ cpuid: [{ leaf: 0x40000001, eax: 0 }] });
+  assertEquals([run.ret, run.woke], [0n, true]);
+});
+
+Deno.test("KICK_CPU at CPL 3 returns -KVM_EPERM and kicks nobody (backend check)", () => {
+  const run = kickHalted({}, (cpu, h) => {
+    cpu.cpl = 3;
+    return cpu.hypercall(HC, 0n, BigInt(h.apicId));
+  });
+  assertEquals(run.ret, hypercallError(KVM_EPERM, true));
+  assertEquals(run.woke, false);
+});
+
+Deno.test("KICK_CPU from a 32-bit caller: works, and -1000 reads 0xfffffc18", () => {
+  const call = (cpu: EmuVcpu, h: EmuVcpu) => {
+    cpu.longMode = false;
+    return cpu.hypercall(HC, 0n, BigInt(h.apicId));
+  };
+  const run = kickHalted({}, call);
+  assertEquals([run.ret, run.woke], [0n, true]);
+  assertEquals(kickHalted(HIDDEN, call).ret, 0xffff_fc18n);
+});
+
+Deno.test("KICK_CPU without an in-kernel LAPIC (no APIC map) returns 0 and delivers nothing", () => {
+  const run = kickHalted({}, undefined, "q35,kernel-irqchip=off");
+  assertEquals([run.ret, run.woke, run.blocked], [0n, false, [1]]);
+});
+
+Deno.test("KICK_CPU yields to the kicked vCPU when both share a host CPU (kvm_sched_yield)", () => {
+  const shared = kickHalted({ hostCpus: 1 });
+  assertEquals([shared.ret, shared.woke, shared.vm.scheduler.yields], [0n, true, 1]);
+  // With a host CPU each, the runqueue is single-task: no yield.
+  assertEquals(kickHalted().vm.scheduler.yields, 0);
+});
+
+Deno.test("becoming RUNNABLE by other means clears pv_unhalted too (6.15)", () => {
+  const vm = machine(2);
+  let halts = 0;
+  const summary = vm.run([
+    function* (cpu) {
+      const target = vm.vcpu(1);
+      while (!target.isHalted()) yield { kind: "spin", ns: 1000 };
+      pvUnhaltState(target).pvUnhalted = true; // set without a kick
+      cpu.sendIpi(target.apicId, 0x40); // the interrupt wakes it: RUNNABLE
+      yield { kind: "yield" };
+    },
+    function* (cpu) {
+      cpu.sti();
+      yield { kind: "hlt" };
+      halts++;
+      assertEquals(pvUnhaltState(cpu).pvUnhalted, false);
+      cpu.cli();
+      yield { kind: "hlt" }; // so this one blocks
+      halts++;
+    },
+  ]);
+  assertEquals([halts, summary.blocked], [1, [1]]);
+});
+
+Deno.test("a remote-read delivery sets pv_unhalted and is accepted even with the APIC disabled", () => {
+  const vm = machine(2);
+  const target = vm.vcpu(1);
+  target.apic!.enabled = false;
+  const accepted = target.requestInterrupt({
+    destination: target.apicId,
+    vector: 0,
+    deliveryMode: "remote-read",
+    level: true,
+    levelTriggered: false,
+  });
+  assertEquals(accepted, true);
+  assertEquals(pvUnhaltState(target).pvUnhalted, true);
+});
