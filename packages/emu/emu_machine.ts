@@ -13,7 +13,6 @@ import {
   type IoPortHook,
   type MsiHook,
   MSR_GP,
-  MSR_OK,
   type MsrHook,
   type MsrInitiator,
   type MsrReadResult,
@@ -28,6 +27,7 @@ import {
 import { EmuVcpu } from "./emu_vcpu.ts";
 import type { GuestBlock, GuestProgram } from "./guest_block.ts";
 import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
+import { compileMsrDispatch, type MsrReader, type MsrWriter } from "./msr_dispatch.ts";
 import { Scheduler } from "./scheduler.ts";
 
 /** One MSR's dispatch entry: its hook, and (for gated hooks) the gate bit and the handler. */
@@ -106,9 +106,6 @@ export interface RunOptions {
 
 const CPUID_1_ECX_HYPERVISOR = 1 << 31;
 
-/** What a host-initiated read of a gated-off MSR returns. */
-const HOST_READ_ZERO: MsrReadResult = Object.freeze({ kind: "value", value: 0n });
-
 /**
  * A machine running on the emulated backend.
  *
@@ -140,6 +137,11 @@ export class EmuMachine implements VmContext {
   readonly #tscKhz: bigint;
   #kvmclockOffset: bigint;
   #maxApicId = -1;
+  readonly #msrHooks = new Map<number, MsrHook>();
+  #dispatch: { read: MsrReader; write: MsrWriter } = {
+    read: () => MSR_GP,
+    write: () => MSR_GP,
+  };
 
   private constructor(composed: ComposedMachine, options: EmuOptions) {
     if (!composed.ok || !composed.vcpus) {
@@ -167,6 +169,7 @@ export class EmuMachine implements VmContext {
     }
     this.vcpus = vcpus;
     this.#installPlugins();
+    this.#dispatch = compileMsrDispatch(this.#msrHooks);
     for (const vcpu of vcpus) {
       vcpu.setEnforcePvCpuid(this.options.enforcePvCpuid);
       vcpu.setCpuid(this.#cpuidFor(vcpu));
@@ -198,6 +201,7 @@ export class EmuMachine implements VmContext {
             );
           }
           this.hooks.msrs.set(msr, hook);
+          this.#msrHooks.set(msr, hook);
         }
       }
       for (const hook of hooks.hypercalls ?? []) this.hooks.hypercalls.set(hook.nr, hook);
@@ -304,20 +308,12 @@ export class EmuMachine implements VmContext {
    * for the guest and reads 0 for the host), or #GP when no plugin handles the MSR.
    */
   readMsr(vcpu: EmuVcpu, msr: number, initiator: MsrInitiator): MsrReadResult {
-    const e = this.hooks.msrs.entry(msr);
-    if (e === undefined) return MSR_GP;
-    if (e.gate < 0) return e.hook.read(vcpu, msr, initiator);
-    if (!vcpu.pvHas(e.gate)) return initiator === "host" ? HOST_READ_ZERO : MSR_GP;
-    return e.hook.gated!.read(vcpu, msr, initiator);
+    return this.#dispatch.read(vcpu, msr, initiator);
   }
 
   /** The MSR write dispatch (see {@linkcode readMsr}; a host write of 0 to a gated-off MSR succeeds). */
   writeMsr(vcpu: EmuVcpu, msr: number, value: bigint, initiator: MsrInitiator): MsrWriteResult {
-    const e = this.hooks.msrs.entry(msr);
-    if (e === undefined) return MSR_GP;
-    if (e.gate < 0) return e.hook.write(vcpu, msr, value, initiator);
-    if (!vcpu.pvHas(e.gate)) return initiator === "host" && value === 0n ? MSR_OK : MSR_GP;
-    return e.hook.gated!.write(vcpu, msr, value, initiator);
+    return this.#dispatch.write(vcpu, msr, value, initiator);
   }
 
   /** KVM_SET_MSRS for one MSR (host-initiated): 1 if written, 0 if refused. */

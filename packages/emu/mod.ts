@@ -21,3 +21,4 @@ export * from "./scheduler.ts";
 export * from "./emu_machine.ts";
 export * from "./probe_backend.ts";
 export * from "./emu_guest_cpu.ts";
+export * from "./msr_dispatch.ts";
