@@ -143,19 +143,10 @@ function checkCompletion(vcpu: VcpuContext, st: AsyncPfState): void {
  * @example
  * ```ts
  * import { asyncPageFault } from "@pvkit/kvm-asyncpf";
- * import { ArrayGuestMemory, type VcpuContext } from "@pvkit/machine";
+ * import { standInVcpu } from "@pvkit/machine";
  *
  * // A stand-in for a backend's vCPU, with async PF never enabled.
- * const store = new Map<string, unknown>();
- * const vcpu = {
- *   index: 0,
- *   cpl: 3,
- *   memory: new ArrayGuestMemory(4096),
- *   shared: <T>(key: string, create: () => T): T => {
- *     if (!store.has(key)) store.set(key, create());
- *     return store.get(key) as T;
- *   },
- * } as Pick<VcpuContext, "index" | "cpl" | "memory" | "shared"> as VcpuContext;
+ * const vcpu = standInVcpu({ index: 0, cpl: 3 });
  * console.log(asyncPageFault(vcpu, 0x1234n)); // "halt": the guest did not enable async PF
  * ```
  */
@@ -196,14 +187,8 @@ export function asyncPageFault(vcpu: VcpuContext, gfn: bigint): AsyncPageFaultOu
  * @example
  * ```ts
  * import { completeAsyncPageFault } from "@pvkit/kvm-asyncpf";
- * import type { VcpuContext } from "@pvkit/machine";
- * const store = new Map<string, unknown>();
- * const vcpu = {
- *   shared: <T>(key: string, create: () => T): T => {
- *     if (!store.has(key)) store.set(key, create());
- *     return store.get(key) as T;
- *   },
- * } as Pick<VcpuContext, "shared"> as VcpuContext;
+ * import { standInVcpu } from "@pvkit/machine";
+ * const vcpu = standInVcpu();
  * console.log(completeAsyncPageFault(vcpu, 0x1000)); // false: no such fault in flight
  * ```
  */
@@ -224,14 +209,8 @@ export function completeAsyncPageFault(vcpu: VcpuContext, token: number): boolea
  * @example
  * ```ts
  * import { asyncPageFaultToken } from "@pvkit/kvm-asyncpf";
- * import type { VcpuContext } from "@pvkit/machine";
- * const store = new Map<string, unknown>();
- * const vcpu = {
- *   shared: <T>(key: string, create: () => T): T => {
- *     if (!store.has(key)) store.set(key, create());
- *     return store.get(key) as T;
- *   },
- * } as Pick<VcpuContext, "shared"> as VcpuContext;
+ * import { standInVcpu } from "@pvkit/machine";
+ * const vcpu = standInVcpu();
  * console.log(asyncPageFaultToken(vcpu, 0x1234n)); // undefined
  * ```
  */
@@ -250,14 +229,8 @@ export function asyncPageFaultToken(vcpu: VcpuContext, gfn: bigint): number | un
  * @example
  * ```ts
  * import { asyncPfHalted } from "@pvkit/kvm-asyncpf";
- * import type { VcpuContext } from "@pvkit/machine";
- * const store = new Map<string, unknown>();
- * const vcpu = {
- *   shared: <T>(key: string, create: () => T): T => {
- *     if (!store.has(key)) store.set(key, create());
- *     return store.get(key) as T;
- *   },
- * } as Pick<VcpuContext, "shared"> as VcpuContext;
+ * import { standInVcpu } from "@pvkit/machine";
+ * const vcpu = standInVcpu();
  * console.log(asyncPfHalted(vcpu)); // false
  * ```
  */
