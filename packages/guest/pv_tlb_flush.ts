@@ -11,16 +11,15 @@
 
 import {
   KVM_FEATURE_PV_TLB_FLUSH,
-  KVM_FEATURE_STEAL_TIME,
-  KVM_HINTS_REALTIME,
   KVM_STEAL_TIME_OFFSETS,
   KVM_VCPU_FLUSH_TLB,
   KVM_VCPU_PREEMPTED,
 } from "@pvkit/abi";
 import type { Gpa } from "@pvkit/machine";
 import type { FeatureDecision } from "./feature_decision.ts";
+import { decidePreemptionAware } from "./_preemption_aware.ts";
 import type { GuestCpu } from "./guest_cpu.ts";
-import { type KvmGuestInfo, kvmParaHasFeature, kvmParaHasHint } from "./kvm_detect.ts";
+import type { KvmGuestInfo } from "./kvm_detect.ts";
 import { CALL_FUNCTION_VECTOR, type IpiSender, nativeIpiSender } from "./pv_ipi.ts";
 import { cmpxchgU8 } from "./_atomic.ts";
 
@@ -40,21 +39,14 @@ import { cmpxchgU8 } from "./_atomic.ts";
  * ```
  */
 export function decidePvTlbFlush(info: KvmGuestInfo | undefined): FeatureDecision {
-  const feature = "pv-tlb-flush";
-  if (info === undefined) return { feature, used: false, reason: "not running on KVM" };
   // [G] pv_tlb_flush_supported: the conditions, in the order Linux tests them.
-  if (!kvmParaHasFeature(info, KVM_FEATURE_PV_TLB_FLUSH)) {
-    return { feature, used: false, reason: "no KVM_FEATURE_PV_TLB_FLUSH (bit 9)" };
-  }
-  if (kvmParaHasHint(info, KVM_HINTS_REALTIME)) {
-    return { feature, used: false, reason: "KVM_HINTS_REALTIME: vCPUs are never preempted" };
-  }
-  if (!kvmParaHasFeature(info, KVM_FEATURE_STEAL_TIME)) {
-    return { feature, used: false, reason: "no KVM_FEATURE_STEAL_TIME (bit 5)" };
-  }
-  if (info.mwait) return { feature, used: false, reason: "the CPU has MWAIT" };
-  if (info.possibleCpus === 1) return { feature, used: false, reason: "single CPU" };
-  return { feature, used: true, reason: "KVM setup pv remote TLB flush" };
+  return decidePreemptionAware(
+    info,
+    "pv-tlb-flush",
+    KVM_FEATURE_PV_TLB_FLUSH,
+    "KVM_FEATURE_PV_TLB_FLUSH",
+    "KVM setup pv remote TLB flush",
+  );
 }
 
 /**

@@ -9,17 +9,12 @@
  * @module
  */
 
-import {
-  KVM_FEATURE_PV_SCHED_YIELD,
-  KVM_FEATURE_STEAL_TIME,
-  KVM_HC_SCHED_YIELD,
-  KVM_HINTS_REALTIME,
-  KVM_STEAL_TIME_OFFSETS,
-} from "@pvkit/abi";
+import { KVM_FEATURE_PV_SCHED_YIELD, KVM_HC_SCHED_YIELD, KVM_STEAL_TIME_OFFSETS } from "@pvkit/abi";
 import type { Gpa } from "@pvkit/machine";
 import type { FeatureDecision } from "./feature_decision.ts";
+import { decidePreemptionAware } from "./_preemption_aware.ts";
 import type { GuestCpu } from "./guest_cpu.ts";
-import { type KvmGuestInfo, kvmParaHasFeature, kvmParaHasHint } from "./kvm_detect.ts";
+import type { KvmGuestInfo } from "./kvm_detect.ts";
 import { CALL_FUNCTION_VECTOR, type IpiSender, nativeIpiSender } from "./pv_ipi.ts";
 import { vcpuIsPreempted } from "./steal_time.ts";
 
@@ -39,21 +34,14 @@ import { vcpuIsPreempted } from "./steal_time.ts";
  * ```
  */
 export function decidePvSchedYield(info: KvmGuestInfo | undefined): FeatureDecision {
-  const feature = "pv-sched-yield";
-  if (info === undefined) return { feature, used: false, reason: "not running on KVM" };
   // [G] pv_sched_yield_supported: the conditions, in the order Linux tests them.
-  if (!kvmParaHasFeature(info, KVM_FEATURE_PV_SCHED_YIELD)) {
-    return { feature, used: false, reason: "no KVM_FEATURE_PV_SCHED_YIELD (bit 13)" };
-  }
-  if (kvmParaHasHint(info, KVM_HINTS_REALTIME)) {
-    return { feature, used: false, reason: "KVM_HINTS_REALTIME: vCPUs are never preempted" };
-  }
-  if (!kvmParaHasFeature(info, KVM_FEATURE_STEAL_TIME)) {
-    return { feature, used: false, reason: "no KVM_FEATURE_STEAL_TIME (bit 5)" };
-  }
-  if (info.mwait) return { feature, used: false, reason: "the CPU has MWAIT" };
-  if (info.possibleCpus === 1) return { feature, used: false, reason: "single CPU" };
-  return { feature, used: true, reason: "setup PV sched yield" };
+  return decidePreemptionAware(
+    info,
+    "pv-sched-yield",
+    KVM_FEATURE_PV_SCHED_YIELD,
+    "KVM_FEATURE_PV_SCHED_YIELD",
+    "setup PV sched yield",
+  );
 }
 
 /**
