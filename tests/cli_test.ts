@@ -153,3 +153,31 @@ Deno.test("the pvkit executable exits 2 without a stack trace on a user mistake"
   assertStringIncludes(text, "unable to find CPU model 'nosuch'");
   assertEquals(/\n\s+at /.test(text), false);
 });
+
+Deno.test("pvkit probe: 0 when expectations hold, 1 when one fails, 2 for a bad probe file", async () => {
+  const dir = await Deno.makeTempDir();
+  const write = async (name: string, probe: unknown) => {
+    const path = `${dir}/${name}`;
+    await Deno.writeTextFile(path, JSON.stringify(probe));
+    return path;
+  };
+  const step = (expect: unknown) => ({
+    name: "poll",
+    machine: {},
+    vcpus: [{ steps: [{ op: "rdmsr", msr: "0x4b564d05", expect }] }],
+  });
+  const good = await write("good.json", step({ value: "0x1" }));
+  const bad = await write("bad.json", step({ value: "0x2" }));
+  const broken = await write("broken.json", {
+    name: "x",
+    machine: {},
+    vcpus: [{ steps: [{ op: "rdmsr", msr: "0x4b564d1g" }] }],
+  });
+  assertEquals((await cli("probe", good)).status, 0);
+  assertEquals((await cli("probe", bad, "--json")).status, 1);
+  const failed = await cli("probe", broken);
+  assertEquals(failed.status, 2);
+  assertStringIncludes(failed.err, "$.vcpus[0].steps[0].msr");
+  assertEquals((await cli("probe", good, "--backend", "qemu")).status, 2);
+  await Deno.remove(dir, { recursive: true });
+});
