@@ -38,3 +38,19 @@ export function countOpenFds(): number {
   for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
   return n;
 }
+
+/**
+ * Narrows a discriminated union to one `kind`, failing the test otherwise (the `@std/assert`
+ * this project maps to is untyped, so its `assert` does not narrow).
+ */
+export function expectKind<T extends { kind: string }, K extends T["kind"]>(
+  value: T,
+  kind: K,
+  context = "",
+): Extract<T, { kind: K }> {
+  if (value.kind !== kind) {
+    const detail = "message" in value ? `: ${String(value.message)}` : "";
+    throw new Error(`expected kind "${kind}", got "${value.kind}"${detail}${context}`);
+  }
+  return value as Extract<T, { kind: K }>;
+}

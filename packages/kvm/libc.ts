@@ -71,6 +71,7 @@ const SYMBOLS = {
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize", nonblocking: false },
   __errno_location: { parameters: [], result: "pointer", nonblocking: false },
   getpid: { parameters: [], result: "i32", nonblocking: false },
+  sched_yield: { parameters: [], result: "i32", nonblocking: false },
   // glibc >= 2.30; optional so an older libc still loads (the wrappers then report ENOSYS).
   gettid: { parameters: [], result: "i32", nonblocking: false, optional: true },
   tgkill: { parameters: ["i32", "i32", "i32"], result: "i32", nonblocking: false, optional: true },
@@ -242,6 +243,19 @@ export function libcPread(fd: number, buf: Uint8Array, offset: number | bigint):
  */
 export function libcGetpid(): number {
   return libc().getpid();
+}
+
+/**
+ * `sched_yield()`: lets another runnable thread have this CPU (returns at once when none is).
+ *
+ * @example
+ * ```ts
+ * import { libcSchedYield } from "./libc.ts";
+ * console.log(libcSchedYield()); // 0
+ * ```
+ */
+export function libcSchedYield(): number {
+  return libc().sched_yield();
 }
 
 /**

@@ -30,9 +30,21 @@ export * from "./availability.ts";
 export * from "./cpuid2.ts";
 export * from "./errno.ts";
 export * from "./errors.ts";
+export * from "./exits.ts";
+export * from "./guest_memory.ts";
 export * from "./host_leaf.ts";
 export * from "./ioctl_numbers.ts";
 export * from "./kvm_fd.ts";
+export * from "./long_mode.ts";
+export * from "./runner.ts";
+export * from "./stats.ts";
+export * from "./structs.ts";
 export * from "./system.ts";
+export * from "./vcpu.ts";
+export * from "./vm.ts";
 // Re-exported so this package's errors can be caught (and documented) without a second import.
 export { PvkitError } from "@pvkit/machine";
+// Types of other pvkit packages that appear in this package's signatures.
+export { ArrayGuestMemory } from "@pvkit/machine";
+export type { Gpa, GuestMemory } from "@pvkit/machine";
+export type { GuestChunk } from "@pvkit/x86";

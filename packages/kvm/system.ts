@@ -12,6 +12,10 @@ import type { KvmIoctlName } from "./ioctl_numbers.ts";
 import { KvmFd } from "./kvm_fd.ts";
 import { libcOpen, O_CLOEXEC, O_RDWR } from "./libc.ts";
 import { openFailureHint } from "./_open_failure.ts";
+import { factory } from "./_internal.ts";
+import type { KvmVm } from "./vm.ts";
+// Evaluated for its factory (a static block).
+import "./vm.ts";
 
 /**
  * Options for {@linkcode KvmSystem.kvmGetSupportedCpuid} and
@@ -118,6 +122,27 @@ export class KvmSystem extends KvmFd {
    */
   kvmGetVcpuMmapSize(): number {
     return this.ioctlValue("KVM_GET_VCPU_MMAP_SIZE");
+  }
+
+  /**
+   * KVM_CREATE_VM: a new VM (machine type 0, the default x86 VM). The VM fd stays valid after
+   * this system fd closes. Retries EINTR, as QEMU does.
+   *
+   * @example
+   * ```ts
+   * import { KvmSystem } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * console.log(vm.label, vm.vcpuMmapSize % 4096); // "VM" 0
+   * ```
+   */
+  kvmCreateVm(): KvmVm {
+    const mmapSize = this.kvmGetVcpuMmapSize();
+    for (let tries = 0;; tries++) {
+      const fd = this.tryIoctlValue("KVM_CREATE_VM", 0);
+      if (fd >= 0) return factory("vm")(fd, mmapSize);
+      if (fd !== -Errno.EINTR || tries >= 10) throw new KvmError("KVM_CREATE_VM", -fd);
+    }
   }
 
   /**
