@@ -376,6 +376,25 @@ export class EmuMachine implements VmContext {
   }
 
   /**
+   * Runs `fn` as guest code on vCPU `index` (the other vCPUs stay idle) and returns what it
+   * returned: a one-instruction-at-a-time way to drive a machine from tests and tools.
+   */
+  runOn<T>(index: number, fn: (cpu: EmuVcpu) => T): T {
+    let out: { value: T } | undefined;
+    this.run(
+      this.vcpus.map((_, i) =>
+        i === index
+          ? function* (cpu: EmuVcpu): Generator<GuestBlock, void, void> {
+            out = { value: fn(cpu) };
+            yield { kind: "yield" };
+          }
+          : undefined
+      ),
+    );
+    return out!.value;
+  }
+
+  /**
    * Runs one guest program per vCPU (missing ones do nothing) until every vCPU finishes or
    * blocks for good. vCPUs advance in clock order; programs yield where they spend time.
    */

@@ -27,12 +27,7 @@ function featuresWithout(bit: number): number {
 
 /** Runs `fn` as guest code on vCPU 0 and returns what it returned. */
 function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T): T {
-  let out: { value: T } | undefined;
-  vm.run([function* (cpu: EmuVcpu) {
-    out = { value: fn(cpu) };
-    yield { kind: "yield" as const };
-  }]);
-  return out!.value;
+  return vm.runOn(0, fn);
 }
 
 function write(vm: EmuMachine, by: MsrInitiator, msr: number, value: bigint): "ok" | "gp" {

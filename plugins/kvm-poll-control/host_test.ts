@@ -18,17 +18,7 @@ function featuresWithout(bit: number): number {
 
 /** Runs `fn` as guest code on vCPU `index` and returns what it returned. */
 function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T, index = 0): T {
-  let out: { value: T } | undefined;
-  const programs = vm.vcpus.map((_, i) =>
-    i === index
-      ? function* (cpu: EmuVcpu) {
-        out = { value: fn(cpu) };
-        yield { kind: "yield" as const };
-      }
-      : undefined
-  );
-  vm.run(programs);
-  return out!.value;
+  return vm.runOn(index, fn);
 }
 
 function write(vm: EmuMachine, by: MsrInitiator, value: bigint): "ok" | "gp" {

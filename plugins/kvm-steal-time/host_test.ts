@@ -26,16 +26,7 @@ function featuresWithout(bit: number): number {
 
 /** Runs `fn` as guest code on vCPU `index` (the others do nothing) and returns its result. */
 function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T, index = 0): T {
-  let out: { value: T } | undefined;
-  vm.run(vm.vcpus.map((_, i) =>
-    i === index
-      ? function* (cpu: EmuVcpu) {
-        out = { value: fn(cpu) };
-        yield { kind: "yield" as const };
-      }
-      : undefined
-  ));
-  return out!.value;
+  return vm.runOn(index, fn);
 }
 
 function write(vm: EmuMachine, by: MsrInitiator, value: bigint): "ok" | "gp" {
