@@ -12,6 +12,8 @@ import { bold, red } from "./colors.ts";
 import { cpuHelpText } from "./cpu_help_text.ts";
 import { renderDescription } from "./describe_table.ts";
 import { probeBackend, renderProbeReports, runProbeFiles } from "./probe_command.ts";
+import { doctorCommand } from "./doctor_command.ts";
+import { benchCommand } from "./bench_command.ts";
 import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
 import { EmuProbeBackend } from "@pvkit/emu";
 import { optionalPlugins } from "@pvkit/pvkit";
@@ -37,6 +39,8 @@ usage:
                  [--host kvm|linux-X.Y] [--rules strict|qemu] [--qemu-version current|7.2] [--json]
   pvkit cpu-help [--qemu-version current|7.2]
   pvkit probe FILE.json... [--backend emu] [--json]
+  pvkit doctor [--json]
+  pvkit bench exits [--count N] [--rounds R] [--json]
   pvkit demo
   pvkit help`;
 
@@ -127,6 +131,10 @@ export async function runCli(
       }
       case "demo":
         return await demo(io);
+      case "doctor":
+        return await doctorCommand(rest, io);
+      case "bench":
+        return await benchCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

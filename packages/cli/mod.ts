@@ -1,5 +1,5 @@
 /**
- * `@pvkit/cli`: the `pvkit` command line (`describe`, `cpu-help`, `demo`), usable as a library.
+ * `@pvkit/cli`: the `pvkit` command line (`describe`, `cpu-help`, `probe`, `doctor`, `bench`, `demo`), usable as a library.
  *
  * @example
  * ```ts
@@ -9,7 +9,11 @@
  *
  * @module
  */
+export * from "./bench_command.ts";
 export * from "./cli.ts";
+export * from "./doctor_command.ts";
+// Types of @pvkit/kvm in this package's signatures.
+export type { BenchExitsResult, KvmDoctorReport } from "@pvkit/kvm";
 export * from "./cli_args.ts";
 export * from "./colors.ts";
 export * from "./describe_table.ts";

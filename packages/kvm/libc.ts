@@ -15,6 +15,7 @@
  * @module
  */
 
+import { PvkitError } from "@pvkit/machine";
 import { Errno } from "./errno.ts";
 import { FfiUnavailableError, KvmError } from "./errors.ts";
 
@@ -424,4 +425,45 @@ export class HostMapping implements Disposable {
   [Symbol.dispose](): void {
     this.unmap();
   }
+}
+
+// A second symbol table over the same libc.so.6, for the exit benchmark: the hot loop needs `ioctl` declared with 32-bit integer
+// arguments (V8's fast FFI path, no BigInt per call), and the watchdog needs POSIX timers.
+// `ioctl(unsigned int fd, unsigned int cmd, unsigned long arg)`: for KVM_RUN, cmd fits in 32
+// bits and the kernel ignores arg.
+const FAST_SYMBOLS = {
+  ioctl: { parameters: ["i32", "u32", "u32"], result: "i32", nonblocking: false },
+  __errno_location: { parameters: [], result: "pointer", nonblocking: false },
+  gettid: { parameters: [], result: "i32", nonblocking: false },
+  timer_create: { parameters: ["i32", "buffer", "buffer"], result: "i32", nonblocking: false },
+  timer_settime: {
+    parameters: ["usize", "i32", "buffer", "pointer"],
+    result: "i32",
+    nonblocking: false,
+  },
+  timer_delete: { parameters: ["usize"], result: "i32", nonblocking: false },
+} as const;
+
+/** The fast symbols. */
+export type FastLibc = Deno.DynamicLibrary<typeof FAST_SYMBOLS>["symbols"];
+let fastLibc: FastLibc | undefined;
+
+/** The fast symbols (loaded once). */
+export function fast(): FastLibc {
+  if (fastLibc) return fastLibc;
+  if (!ffiPermitted()) {
+    throw new PvkitError(
+      "kvm-ffi-unavailable",
+      "Deno FFI is not permitted (run with --allow-ffi)",
+      "pass --allow-ffi (unscoped) or -A to deno",
+    );
+  }
+  fastLibc = Deno.dlopen("libc.so.6", FAST_SYMBOLS).symbols;
+  return fastLibc;
+}
+
+/** errno of the calling thread, through the fast symbols. */
+export function fastErrno(lib: FastLibc): number {
+  const p = lib.__errno_location();
+  return p === null ? Errno.EFAULT : new Deno.UnsafePointerView(p).getInt32(0);
 }

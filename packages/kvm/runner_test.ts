@@ -132,7 +132,8 @@ kvmTest("runGuest leaves no fd behind (each run starts and stops a Worker)", asy
   await once();
   const fds = countOpenFds();
   for (let i = 0; i < 10; i++) await once();
-  assertEquals(countOpenFds(), fds);
+  // Other tests in the same process may close descriptors meanwhile: a leak only grows.
+  assertEquals(countOpenFds() <= fds, true, `fds grew from ${fds} to ${countOpenFds()}`);
 });
 
 kvmTest("runner: one runner per vCPU; a closed runner frees the vCPU for the next", async () => {

@@ -69,5 +69,6 @@ kvmTest("vCPU and VM stats fds: names, id, values, unknown names, no fd leak", (
     assert(vmStats.names.length > 0);
     assert(!vmStats.id.includes("vcpu"), vmStats.id);
   }
-  assertEquals(countOpenFds(), fds);
+  // Other tests in the same process may close descriptors meanwhile: a leak only grows.
+  assertEquals(countOpenFds() <= fds, true, `fds grew from ${fds} to ${countOpenFds()}`);
 });

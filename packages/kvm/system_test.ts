@@ -90,5 +90,6 @@ kvmTest("opening and closing /dev/kvm 200 times leaks no fd", () => {
     using kvm = KvmSystem.open();
     kvm.kvmCheckExtension(KVM_CAP.KVM_CAP_IRQCHIP);
   }
-  assertEquals(countOpenFds(), before);
+  // Other tests in the same process may close descriptors meanwhile: a leak only grows.
+  assertEquals(countOpenFds() <= before, true, `fds grew from ${before} to ${countOpenFds()}`);
 });

@@ -162,7 +162,8 @@ kvmTest("creating and destroying 200 VMs leaks no fd and no memory", () => {
   const fds = countOpenFds();
   const rssBefore = rss();
   for (let i = 0; i < 200; i++) cycle();
-  assertEquals(countOpenFds(), fds);
+  // Other tests in the same process may close descriptors meanwhile: a leak only grows.
+  assertEquals(countOpenFds() <= fds, true, `fds grew from ${fds} to ${countOpenFds()}`);
   const growth = rss() - rssBefore;
   assertLess(growth, 20 * 1024 * 1024, `RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB`);
 });
