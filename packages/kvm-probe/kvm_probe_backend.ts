@@ -1,0 +1,499 @@
+/**
+ * The KVM backend as a probe runner: each vCPU's steps are compiled into 64-bit guest code
+ * ({@linkcode compileVcpu}), run on real `/dev/kvm` with one {@linkcode VcpuRunner} (Worker +
+ * watchdog) per vCPU, and the results area is read back in the emulated backend's shapes.
+ *
+ * @module
+ */
+
+import {
+  type CpuidEntry,
+  describeVcpuExit,
+  KVM_CAP,
+  KVM_CLOCK_REALTIME,
+  KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+  type KvmStatsFd,
+  KvmSystem,
+  type KvmVcpu,
+  type KvmVm,
+  probeKvm,
+  setupLongMode,
+  VcpuRunner,
+  writeGuestChunks,
+} from "@pvkit/kvm";
+import { PvkitError, type PvPlugin } from "@pvkit/machine";
+import type {
+  ExitCounters,
+  Probe,
+  ProbeBackend,
+  ProbeRun,
+  ProbeRunOptions,
+  Step,
+  StepResult,
+  VcpuRun,
+} from "@pvkit/probe";
+import { compose } from "@pvkit/pvkit";
+import {
+  type CompiledVcpu,
+  compileRuntime,
+  compileVcpu,
+  decodeResults,
+  KVM_PROBE_PORTS,
+  MAX_PROBE_VCPUS,
+  probeLayout,
+} from "./compile.ts";
+import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
+import { preemptThread, readRunDelayNs } from "./preempt.ts";
+import { setMpStateRunnable } from "./_libc.ts";
+
+/**
+ * Options of {@linkcode KvmProbeBackend}.
+ *
+ * @example
+ * ```ts
+ * import type { KvmProbeBackendOptions } from "@pvkit/kvm-probe";
+ * const o: KvmProbeBackendOptions = { hypercallTimeoutMs: 500 };
+ * console.log(o.hypercallTimeoutMs);
+ * ```
+ */
+export interface KvmProbeBackendOptions {
+  /** Plugins a probe may ask for by name in `machine.plugins`. */
+  readonly plugins?: ReadonlyMap<string, PvPlugin>;
+  /** The watchdog of the once-per-process hypercall detection (default 1000 ms). */
+  readonly hypercallTimeoutMs?: number;
+}
+
+/** The default watchdog budget of each vCPU, in ms. */
+export const DEFAULT_VCPU_TIMEOUT_MS = 5000;
+
+const CTRL_PREEMPT = 0x200n;
+const STATS = [
+  "exits",
+  "io_exits",
+  "mmio_exits",
+  "halt_exits",
+  "halt_wakeup",
+  "hypercalls",
+  "irq_exits",
+  "irq_injections",
+  "signal_exits",
+  "request_irq_exits",
+  "insn_emulation",
+];
+const COUNT_NOTE = "exit counts: io is what the VMM saw; msr-read, msr-write, hypercall, hlt, " +
+  "eoi and ipi count the trapping instructions the guest executed (KVM handles them in the " +
+  "kernel); kvm:* are deltas of the vCPU's binary stats fd";
+
+interface VcpuOutcome {
+  readonly kind: "done" | "timeout" | "stopped";
+  readonly message?: string;
+}
+
+/**
+ * Runs probes on the real `/dev/kvm` of this host. Never hangs: every KVM_RUN is under a
+ * watchdog (`timeoutMs` per vCPU, default {@linkcode DEFAULT_VCPU_TIMEOUT_MS}); a vCPU that
+ * does not finish gets a note and `{skipped: "timeout ..."}` for its remaining steps.
+ * Hypercall steps are skipped with "hypercalls unavailable on this host" where they hang.
+ *
+ * @example
+ * ```ts
+ * import { KvmProbeBackend } from "@pvkit/kvm-probe";
+ * import { parseProbe } from "@pvkit/probe";
+ * const probe = parseProbe({ name: "sig", machine: {}, vcpus: [{ steps: [{ op: "cpuid", leaf: "0x40000000" }] }] });
+ * const run = await new KvmProbeBackend().run(probe, { timeoutMs: 2000 });
+ * console.log(run.vcpus[0].results[0]);
+ * ```
+ */
+export class KvmProbeBackend implements ProbeBackend {
+  /** The backend's name in reports. */
+  readonly name = "kvm";
+  readonly #options: KvmProbeBackendOptions;
+
+  /** Creates the backend. */
+  constructor(options: KvmProbeBackendOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Runs a probe on KVM; resolves with one result per step (or a skip reason). */
+  async run(probe: Probe, options: ProbeRunOptions = {}): Promise<ProbeRun> {
+    const kvm = probeKvm();
+    if (!kvm.usable) return skipAll(probe, this.name, `/dev/kvm unusable: ${kvm.reason}`);
+    if (probe.vcpus.length > MAX_PROBE_VCPUS) {
+      return skipAll(
+        probe,
+        this.name,
+        `the KVM backend runs at most ${MAX_PROBE_VCPUS} vCPUs, not ${probe.vcpus.length}`,
+      );
+    }
+    using sys = KvmSystem.open();
+    return await this.#runOn(sys, probe, options.timeoutMs ?? DEFAULT_VCPU_TIMEOUT_MS);
+  }
+
+  async #runOn(sys: KvmSystem, probe: Probe, budgetMs: number): Promise<ProbeRun> {
+    const m = probe.machine;
+    const notes: string[] = [];
+    const plugins = m.plugins.map((name) => {
+      const plugin = this.#options.plugins?.get(name);
+      if (!plugin) {
+        throw new PvkitError(
+          "unknown-plugin",
+          `probe ${probe.name}: no plugin named "${name}" is available to the KVM backend`,
+          `available: ${[...(this.#options.plugins?.keys() ?? [])].join(", ") || "none"}`,
+        );
+      }
+      return plugin;
+    });
+    const composed = compose({
+      cpu: m.cpu,
+      machine: m.machine,
+      smp: m.smp,
+      plugins,
+      host: "kvm",
+    });
+    for (const e of composed.errors) notes.push(`composition: ${e}`);
+    const irqchip = composed.machine.irqchip;
+
+    const usesHypercalls = probe.vcpus.some((v) => v.steps.some((s) => s.op === "hypercall"));
+    const hc = usesHypercalls
+      ? await detectHypercalls(this.#options.hypercallTimeoutMs ?? 1000)
+      : undefined;
+    if (hc && !hc.available) notes.push(`${HYPERCALLS_UNAVAILABLE}: ${hc.detail}`);
+
+    using vm = sys.kvmCreateVm();
+    if (irqchip === "on") vm.kvmCreateIrqchip();
+    else if (irqchip === "split") vm.kvmEnableCap(KVM_CAP.KVM_CAP_SPLIT_IRQCHIP, [24]);
+    if (m.exitHypercall.length > 0) {
+      const mask = m.exitHypercall.reduce((acc, nr) => acc | (1n << BigInt(nr)), 0n);
+      try {
+        vm.kvmEnableCap(KVM_CAP.KVM_CAP_EXIT_HYPERCALL, [mask]);
+      } catch (e) {
+        notes.push(`KVM_CAP_EXIT_HYPERCALL(0x${mask.toString(16)}) failed: ${message(e)}`);
+      }
+    }
+    const memory = vm.mapGuestRam(m.memory);
+    const cpuid = machineCpuid(sys.kvmGetSupportedCpuid(), composed.leaves, probe);
+    const vcpus: KvmVcpu[] = probe.vcpus.map((_, i) => {
+      const vcpu = vm.kvmCreateVcpu(i);
+      if (m.enforcePvCpuid) vcpu.kvmEnableCap(KVM_CAP.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, [1n]);
+      vcpu.kvmSetCpuid2(cpuid);
+      // With an in-kernel LAPIC, APs wait for INIT/SIPI; the probe starts them directly.
+      if (i > 0 && irqchip !== "off" && setMpStateRunnable(vcpu.fd) !== 0) {
+        notes.push(`KVM_SET_MP_STATE(RUNNABLE) failed on vCPU ${i}: it may never start`);
+      }
+      return vcpu;
+    });
+    const tscKhz = vcpus[0].kvmGetTscKhz();
+    if (tscKhz !== m.tscKhz) {
+      notes.push(
+        `the vCPUs' TSC runs at ${tscKhz} kHz, not the probe's ${m.tscKhz} kHz (KVM_SET_TSC_KHZ is not used)`,
+      );
+    }
+
+    const layout = probeLayout(m.memory);
+    const barriers = new Map<string, { gpa: bigint; count: number }>();
+    const vectors: number[] = [];
+    let usesApic = false;
+    for (const v of probe.vcpus) {
+      for (const s of v.steps) {
+        if (s.op === "barrier") {
+          const b = barriers.get(s.id) ??
+            { gpa: layout.barriers + BigInt(barriers.size * 8), count: 0 };
+          b.count++;
+          barriers.set(s.id, b);
+        }
+        if (s.op === "wait-irq" || s.op === "sendIpi") vectors.push(s.vector);
+        if (s.op === "wait-irq" || s.op === "sendIpi" || s.op === "eoi") usesApic = true;
+      }
+    }
+    const lapic = irqchip !== "off";
+    const runtime = compileRuntime(layout, vectors);
+    writeGuestChunks(memory, [runtime.code.toChunk()]);
+    const compiled: CompiledVcpu[] = vcpus.map((vcpu, i) => {
+      const c = compileVcpu(probe, i, {
+        layout,
+        hypercall: hc === undefined || hc.available
+          ? (hc?.insn ?? "vmcall")
+          : { unavailable: HYPERCALLS_UNAVAILABLE },
+        tscKhz,
+        lapic,
+        enableApic: usesApic,
+        barriers,
+      });
+      setupLongMode(vcpu, memory, { code: c.code, idt: runtime.idt, stackPointer: c.stackTop });
+      return c;
+    });
+    checkOverlap(probe, layout.base, notes);
+
+    if (m.clock) {
+      const offset = m.clock.realtimeOffsetNs;
+      vm.kvmSetClock({
+        clock: m.clock.clock,
+        flags: offset === undefined ? 0 : KVM_CLOCK_REALTIME,
+        realtime: offset === undefined ? 0n : BigInt(Date.now()) * 1_000_000n + offset,
+        hostTsc: 0n,
+      });
+    }
+
+    const stats = vcpus.map((v) => openStats(v));
+    const before = stats.map(readStats);
+    const counts: ExitCounters[] = vcpus.map(() => ({}));
+    const runners: VcpuRunner[] = [];
+    let outcomes: VcpuOutcome[];
+    try {
+      for (const v of vcpus) runners.push(await VcpuRunner.start(v));
+      const go = (i: number): Promise<VcpuOutcome> =>
+        drive(vm, runners[i], compiled[i], probe.vcpus[i].steps, budgetMs, counts[i], notes);
+      outcomes = await Promise.all(runners.map((_, i) => go(i)));
+    } finally {
+      for (const r of runners) r.close();
+    }
+    const after = stats.map(readStats);
+    for (const s of stats) s?.close();
+
+    const runs: VcpuRun[] = probe.vcpus.map((v, i) => {
+      const c = compiled[i];
+      const { results, firstNotRun } = decodeResults(memory, v.steps, c.results, c.skipped);
+      const outcome = outcomes[i];
+      if (firstNotRun < v.steps.length) {
+        const at = v.steps[firstNotRun];
+        const where = `step ${firstNotRun} (${at.op}${at.label ? ` [${at.label}]` : ""})`;
+        const hint = at.op === "hlt"
+          ? ": nothing woke the halted vCPU (with an in-kernel irqchip HLT does not exit; " +
+            "only an interrupt with IF=1, or a PV kick, which is a hypercall, can wake it)"
+          : "";
+        const why = outcome.kind === "timeout"
+          ? `timeout: vCPU ${i} did not finish within ${budgetMs} ms (stopped in ${where})${hint}`
+          : `vCPU ${i} stopped in ${where}: ${outcome.message ?? outcome.kind}`;
+        notes.push(outcome.message ? `${why}; ${outcome.message}` : why);
+        for (let k = firstNotRun; k < v.steps.length; k++) {
+          const why2 = c.skipped.get(k);
+          results.push({ op: v.steps[k].op, skipped: why2 ?? why });
+        }
+      } else if (outcome.kind !== "done") {
+        notes.push(`vCPU ${i}: ${outcome.message ?? outcome.kind} after its last step`);
+      }
+      return { results, exits: exitCounts(results, counts[i], before[i], after[i]) };
+    });
+    notes.push(COUNT_NOTE);
+    return { backend: this.name, vcpus: runs, notes };
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function skipAll(probe: Probe, backend: string, why: string): ProbeRun {
+  return {
+    backend,
+    vcpus: probe.vcpus.map((v) => ({
+      results: v.steps.map((s): StepResult => ({ op: s.op, skipped: why })),
+      exits: {},
+    })),
+    notes: [why],
+  };
+}
+
+function checkOverlap(probe: Probe, base: bigint, notes: string[]): void {
+  for (const [i, v] of probe.vcpus.entries()) {
+    for (const [k, s] of v.steps.entries()) {
+      const end = s.op === "zero"
+        ? s.gpa + BigInt(s.length)
+        : s.op === "read" || s.op === "write"
+        ? s.gpa + BigInt(s.size)
+        : undefined;
+      if (end !== undefined && "gpa" in s && end > base && s.gpa < base + 0x100000n) {
+        notes.push(
+          `vCPU ${i} step ${k} (${s.op}) touches 0x${s.gpa.toString(16)}, inside the backend's ` +
+            `own region at 0x${base.toString(16)} (code, stacks, results): results may be wrong`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The CPUID table a probe's vCPUs get: KVM_GET_SUPPORTED_CPUID, with the composed KVM leaves
+ * (`0x40000000`, `0x40000001`) in place of the host's, then the probe's raw overrides.
+ *
+ * @example
+ * ```ts
+ * import { machineCpuid } from "@pvkit/kvm-probe";
+ * import { parseProbe } from "@pvkit/probe";
+ * const probe = parseProbe({ name: "p", machine: { cpuid: { "0x40000001": { eax: "0x0" } } }, vcpus: [{ steps: [] }] });
+ * const table = machineCpuid(
+ *   [{ function: 0x40000001, index: 0, flags: 0, eax: 0x1007efb, ebx: 0, ecx: 0, edx: 0 }],
+ *   { "0x40000001": { eax: "0x01007efb", ebx: "0x0", ecx: "0x0", edx: "0x0" } },
+ *   probe,
+ * );
+ * console.log(table[0].eax); // 0
+ * ```
+ */
+export function machineCpuid(
+  supported: readonly CpuidEntry[],
+  leaves: Readonly<Record<string, { eax: string; ebx: string; ecx: string; edx: string }>>,
+  probe: Probe,
+): CpuidEntry[] {
+  const table = supported.map((e) => ({ ...e }));
+  const entryFor = (leaf: number, subleaf: number | undefined): CpuidEntry[] => {
+    const found = table.filter((e) =>
+      e.function === leaf && (subleaf === undefined || e.index === subleaf)
+    );
+    if (found.length > 0) return found;
+    const entry: CpuidEntry = {
+      function: leaf,
+      index: subleaf ?? 0,
+      flags: subleaf === undefined ? 0 : KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+      eax: 0,
+      ebx: 0,
+      ecx: 0,
+      edx: 0,
+    };
+    table.push(entry);
+    return [entry];
+  };
+  for (const key of ["0x40000000", "0x40000001"]) {
+    const leaf = leaves[key];
+    if (!leaf) continue;
+    for (const e of entryFor(Number(key), undefined)) {
+      e.eax = Number(leaf.eax) >>> 0;
+      e.ebx = Number(leaf.ebx) >>> 0;
+      e.ecx = Number(leaf.ecx) >>> 0;
+      e.edx = Number(leaf.edx) >>> 0;
+    }
+  }
+  for (const o of probe.machine.cpuid) {
+    for (const e of entryFor(o.leaf, o.subleaf)) {
+      if (o.eax !== undefined) e.eax = o.eax;
+      if (o.ebx !== undefined) e.ebx = o.ebx;
+      if (o.ecx !== undefined) e.ecx = o.ecx;
+      if (o.edx !== undefined) e.edx = o.edx;
+    }
+  }
+  return table;
+}
+
+function openStats(vcpu: KvmVcpu): KvmStatsFd | undefined {
+  try {
+    return vcpu.kvmGetStatsFd();
+  } catch {
+    return undefined;
+  }
+}
+
+function readStats(stats: KvmStatsFd | undefined): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  if (!stats) return out;
+  for (const name of STATS) {
+    if (stats.descriptor(name)) out.set(name, stats.read(name));
+  }
+  return out;
+}
+
+function exitCounts(
+  results: readonly StepResult[],
+  vmm: ExitCounters,
+  before: Map<string, bigint>,
+  after: Map<string, bigint>,
+): ExitCounters {
+  const exits: ExitCounters = { "msr-read": 0, "msr-write": 0, hypercall: 0, io: 0 };
+  const add = (k: string, n = 1): void => {
+    exits[k] = (exits[k] ?? 0) + n;
+  };
+  for (const r of results) {
+    if ("skipped" in r) continue;
+    if (r.op === "rdmsr") add("msr-read");
+    else if (r.op === "wrmsr") add("msr-write");
+    else if (r.op === "hypercall") add("hypercall");
+    else if (r.op === "hlt") add("hlt");
+    else if (r.op === "eoi") add("eoi");
+    else if (r.op === "sendIpi") add("ipi");
+  }
+  for (const [k, n] of Object.entries(vmm)) add(k, n);
+  for (const [name, value] of after) {
+    const delta = Number(value - (before.get(name) ?? 0n));
+    if (delta !== 0) exits[`kvm:${name}`] = delta;
+  }
+  return exits;
+}
+
+async function drive(
+  vm: KvmVm,
+  runner: VcpuRunner,
+  compiled: CompiledVcpu,
+  steps: readonly Step[],
+  budgetMs: number,
+  counts: ExitCounters,
+  notes: string[],
+): Promise<VcpuOutcome> {
+  const deadline = performance.now() + budgetMs;
+  const count = (k: string): void => {
+    counts[k] = (counts[k] ?? 0) + 1;
+  };
+  const preempts: Promise<void>[] = [];
+  const runDelays: number[] = [];
+  try {
+    for (;;) {
+      const remaining = Math.max(1, Math.round(deadline - performance.now()));
+      const exit = await runner.run(remaining);
+      switch (exit.kind) {
+        case "timeout":
+          return { kind: "timeout", message: exit.message };
+        case "io":
+          if (exit.port === KVM_PROBE_PORTS.done) return { kind: "done" };
+          if (exit.port === KVM_PROBE_PORTS.fault) {
+            return { kind: "stopped", message: `unexpected exception vector ${exit.value}` };
+          }
+          if (exit.port === KVM_PROBE_PORTS.preempt && exit.direction === "out") {
+            count("preempt");
+            // The preempt step's index is in EAX of the `out`.
+            const step = steps[exit.value];
+            const ns = step?.op === "preempt" ? step.ns : 0;
+            const p = preemptThread(runner.tid, ns)
+              .then((r) => {
+                if (!r.ok) notes.push(`preempt of ${runner.vcpu.label}: ${r.detail}`);
+              }, (e) => {
+                notes.push(`preempt of ${runner.vcpu.label} failed: ${message(e)}`);
+              })
+              .finally(() => vm.memory.writeU64(compiled.control + CTRL_PREEMPT, 1n));
+            preempts.push(p);
+            continue;
+          }
+          count("io");
+          if (exit.direction === "in") exit.data.fill(0xff);
+          try {
+            // What steal time is bounded by (steal_time.c compares steal with this).
+            runDelays.push(readRunDelayNs(runner.tid));
+          } catch {
+            // no schedstat: nothing to report
+          }
+          continue;
+        case "hlt":
+          continue; // counted from the step results
+        case "hypercall":
+          count("userspace-hypercall"); // resumes with the ret KVM preset (0)
+          continue;
+        case "x86-rdmsr":
+        case "x86-wrmsr":
+          exit.injectGp();
+          continue;
+        case "mmio":
+          count("mmio");
+          if (!exit.isWrite) exit.data.fill(0);
+          continue;
+        case "intr":
+          continue;
+        default:
+          return { kind: "stopped", message: describeVcpuExit(exit) };
+      }
+    }
+  } finally {
+    await Promise.all(preempts);
+    if (runDelays.length > 0) {
+      notes.push(
+        `${runner.vcpu.label}: its thread's run_delay at the probe's port exits: ` +
+          runDelays.map((ns) => `${ns} ns`).join(", "),
+      );
+    }
+  }
+}
