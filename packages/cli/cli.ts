@@ -15,7 +15,9 @@ import { probeBackend, renderProbeReports, runProbeFiles } from "./probe_command
 import { doctorCommand } from "./doctor_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
+import { diffProbeFiles, renderDiff } from "./diff_command.ts";
 import { EmuProbeBackend } from "@pvkit/emu";
+import { probeKvm } from "@pvkit/kvm";
 import { optionalPlugins } from "@pvkit/pvkit";
 
 /** Where the command writes. */
@@ -38,7 +40,8 @@ usage:
   pvkit describe [-cpu M,FLAGS] [-machine T,kernel-irqchip=on|split|off] [-smp N] [-accel kvm|tcg]
                  [--host kvm|linux-X.Y] [--rules strict|qemu] [--qemu-version current|7.2] [--json]
   pvkit cpu-help [--qemu-version current|7.2]
-  pvkit probe FILE.json... [--backend emu] [--json]
+  pvkit probe FILE.json... [--backend emu|kvm] [--json]
+  pvkit diff FILE.json... [--json]
   pvkit doctor [--json]
   pvkit bench exits [--count N] [--rounds R] [--json]
   pvkit demo
@@ -76,6 +79,30 @@ async function demo(io: CliOutput): Promise<number> {
   const rows = await runFeatureProbes(new EmuProbeBackend({ plugins: optionalPlugins }));
   io.out(renderFeatureTable(rows));
   if (rows.some((r) => !r.passed)) status = 1;
+  const kvm = probeKvm();
+  if (!kvm.usable) {
+    io.out(`\nThe same probes on KVM: skipped (/dev/kvm unusable: ${kvm.reason})`);
+    return status;
+  }
+  io.out(
+    `\n${bold("The same probes on this host's KVM")} (/dev/kvm, probes compiled to guest code)\n`,
+  );
+  const kvmRows = await runFeatureProbes(probeBackend("kvm"));
+  io.out(renderFeatureTable(kvmRows));
+  if (kvmRows.some((r) => !r.passed)) status = 1;
+  return status;
+}
+
+async function diff(argv: readonly string[], io: CliOutput): Promise<number> {
+  const json = argv.includes("--json");
+  const files = argv.filter((a) => a !== "--json");
+  const unknown = files.find((f) => f.startsWith("-"));
+  if (unknown) throw new PvkitError("bad-cli-option", `unknown option ${unknown}`);
+  if (files.length === 0) {
+    throw new PvkitError("bad-cli-option", "pvkit diff needs at least one probe file");
+  }
+  const { text, status } = renderDiff(await diffProbeFiles(files), json);
+  io.out(text);
   return status;
 }
 
@@ -122,6 +149,8 @@ export async function runCli(
     switch (command) {
       case "probe":
         return await probe(rest, io);
+      case "diff":
+        return await diff(rest, io);
       case "describe":
         return describe(rest, io);
       case "cpu-help": {

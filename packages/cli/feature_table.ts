@@ -5,7 +5,7 @@
  */
 
 import { checkExpectations, type ProbeBackend } from "@pvkit/probe";
-import { bold, green, red, stripColors } from "./colors.ts";
+import { bold, green, red, stripColors, yellow } from "./colors.ts";
 import { featureProbes } from "./feature_probes.ts";
 
 /** One row of the table. */
@@ -16,6 +16,8 @@ export interface FeatureRow {
   readonly backend: string;
   /** All expectations held. */
   readonly passed: boolean;
+  /** Steps the backend could not run (then the reading says why). */
+  readonly skipped: boolean;
   /** The key reading, or what failed. */
   readonly reading: string;
 }
@@ -36,14 +38,22 @@ export async function runFeatureProbes(backend: ProbeBackend): Promise<FeatureRo
   for (const { feature, probe, reading } of featureProbes) {
     const run = await backend.run(probe);
     const failures = checkExpectations(probe, run);
+    const skips = run.vcpus.flatMap((v) => v.results).flatMap((r) =>
+      "skipped" in r ? [r.skipped] : []
+    );
     rows.push({
       feature,
       backend: run.backend,
-      passed: failures.length === 0,
-      reading: failures.length === 0
-        ? reading(run)
-        : failures.map((f) => `step ${f.step} ${f.op}: expected ${f.expected}, got ${f.actual}`)
-          .join("; "),
+      // A skipped step (e.g. a hypercall on a host where they hang) also starves the steps
+      // that depend on it: the row is a skip, not a failure.
+      passed: failures.length === 0 || skips.length > 0,
+      skipped: skips.length > 0,
+      reading: skips.length > 0
+        ? `skipped: ${[...new Set(skips)].join("; ")}`
+        : failures.length > 0
+        ? failures.map((f) => `step ${f.step} ${f.op}: expected ${f.expected}, got ${f.actual}`)
+          .join("; ")
+        : reading(run),
     });
   }
   return rows;
@@ -55,11 +65,17 @@ export async function runFeatureProbes(backend: ProbeBackend): Promise<FeatureRo
  * @example
  * ```ts
  * import { renderFeatureTable } from "@pvkit/cli";
- * console.log(renderFeatureTable([{ feature: "kvmclock", backend: "emu", passed: true, reading: "1 ns" }]));
+ * console.log(renderFeatureTable([
+ *   { feature: "kvmclock", backend: "emu", passed: true, skipped: false, reading: "1 ns" },
+ * ]));
  * ```
  */
 export function renderFeatureTable(rows: readonly FeatureRow[]): string {
-  const cells = rows.map((r) => [r.feature, r.passed ? green("pass") : red("FAIL"), r.reading]);
+  const cells = rows.map((r) => [
+    r.feature,
+    !r.passed ? red("FAIL") : r.skipped ? yellow("skip") : green("pass"),
+    r.reading,
+  ]);
   const width = (i: number) =>
     Math.max(
       ...["feature", "result", ""].map((h, j) => (j === i ? h.length : 0)),

@@ -19,5 +19,6 @@ export * from "./colors.ts";
 export * from "./describe_table.ts";
 export * from "./cpu_help_text.ts";
 export * from "./probe_command.ts";
+export * from "./diff_command.ts";
 export * from "./feature_probes.ts";
 export * from "./feature_table.ts";

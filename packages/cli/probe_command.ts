@@ -7,6 +7,8 @@
 
 import { PvkitError } from "@pvkit/machine";
 import { EmuProbeBackend } from "@pvkit/emu";
+import { probeKvm } from "@pvkit/kvm";
+import { KvmProbeBackend } from "@pvkit/kvm-probe";
 import {
   formatProbeReport,
   loadProbeFile,
@@ -18,7 +20,7 @@ import {
 import { optionalPlugins } from "@pvkit/pvkit";
 
 /** The backends `--backend` accepts. */
-export const PROBE_BACKENDS: readonly string[] = ["emu"];
+export const PROBE_BACKENDS: readonly string[] = ["emu", "kvm"];
 
 /**
  * Creates the backend named on the command line.
@@ -32,6 +34,17 @@ export const PROBE_BACKENDS: readonly string[] = ["emu"];
  */
 export function probeBackend(name: string): ProbeBackend {
   if (name === "emu") return new EmuProbeBackend({ plugins: optionalPlugins });
+  if (name === "kvm") {
+    const kvm = probeKvm();
+    if (!kvm.usable) {
+      throw new PvkitError(
+        "kvm-unusable",
+        `the kvm backend needs a usable /dev/kvm: ${kvm.reason}`,
+        "use --backend emu",
+      );
+    }
+    return new KvmProbeBackend({ plugins: optionalPlugins });
+  }
   throw new PvkitError(
     "bad-cli-option",
     `unknown probe backend "${name}"`,
