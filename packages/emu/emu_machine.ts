@@ -30,52 +30,10 @@ import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./o
 import { compileMsrDispatch, type MsrReader, type MsrWriter } from "./msr_dispatch.ts";
 import { Scheduler } from "./scheduler.ts";
 
-/** One MSR's dispatch entry: its hook, and (for gated hooks) the gate bit and the handler. */
-export interface MsrEntry {
-  /** The hook. */
-  readonly hook: MsrHook;
-  /** The CPUID gate bit, or -1 when the hook checks its own gate. */
-  readonly gate: number;
-}
-
-/** MSR index → handler, dense for the PV ranges (0x00-0xff and KVM's 0x4b564d00-0x4b564dff). */
-export class MsrTable {
-  readonly #low: (MsrEntry | undefined)[] = new Array(256).fill(undefined);
-  readonly #kvm: (MsrEntry | undefined)[] = new Array(256).fill(undefined);
-  readonly #other = new Map<number, MsrEntry>();
-
-  /** The dispatch entry of an MSR. */
-  entry(msr: number): MsrEntry | undefined {
-    const k = msr - 0x4b564d00;
-    if (k >= 0 && k < 256) return this.#kvm[k];
-    if (msr >= 0 && msr < 256) return this.#low[msr];
-    return this.#other.get(msr);
-  }
-
-  /** The hook of an MSR. */
-  get(msr: number): MsrHook | undefined {
-    return this.entry(msr)?.hook;
-  }
-
-  /** True when the MSR has a handler. */
-  has(msr: number): boolean {
-    return this.entry(msr) !== undefined;
-  }
-
-  /** Installs a handler. */
-  set(msr: number, hook: MsrHook): void {
-    const entry: MsrEntry = { hook, gate: hook.gated ? hook.gated.bitOf(msr) : -1 };
-    const k = msr - 0x4b564d00;
-    if (k >= 0 && k < 256) this.#kvm[k] = entry;
-    else if (msr >= 0 && msr < 256) this.#low[msr] = entry;
-    else this.#other.set(msr, entry);
-  }
-}
-
 /** The hooks of every plugin, merged into dispatch tables. */
 export interface MachineHooks {
-  /** MSR index → handler. */
-  readonly msrs: MsrTable;
+  /** MSR index → handler (dispatched through a compiled switch, see msr_dispatch.ts). */
+  readonly msrs: Map<number, MsrHook>;
   /** Hypercall number → handler. */
   readonly hypercalls: Map<number, HypercallHook>;
   /** Port handlers. */
@@ -137,7 +95,6 @@ export class EmuMachine implements VmContext {
   readonly #tscKhz: bigint;
   #kvmclockOffset: bigint;
   #maxApicId = -1;
-  readonly #msrHooks = new Map<number, MsrHook>();
   #dispatch: { read: MsrReader; write: MsrWriter } = {
     read: () => MSR_GP,
     write: () => MSR_GP,
@@ -158,7 +115,7 @@ export class EmuMachine implements VmContext {
     this.#kvmclockOffset = this.options.kvmclockNs;
     this.memory = new ArrayGuestMemory(this.options.memory);
     this.scheduler = new Scheduler(this.options.hostCpus, this.options.timeSliceNs);
-    this.hooks = { msrs: new MsrTable(), hypercalls: new Map(), ioPorts: [], lifecycle: [] };
+    this.hooks = { msrs: new Map(), hypercalls: new Map(), ioPorts: [], lifecycle: [] };
     const lapic = composed.machine.irqchip !== "off";
     const x2apic = composed.machine.x2apic;
     const vcpus: EmuVcpu[] = [];
@@ -169,7 +126,7 @@ export class EmuMachine implements VmContext {
     }
     this.vcpus = vcpus;
     this.#installPlugins();
-    this.#dispatch = compileMsrDispatch(this.#msrHooks);
+    this.#dispatch = compileMsrDispatch(this.hooks.msrs);
     for (const vcpu of vcpus) {
       vcpu.setEnforcePvCpuid(this.options.enforcePvCpuid);
       vcpu.setCpuid(this.#cpuidFor(vcpu));
@@ -201,7 +158,6 @@ export class EmuMachine implements VmContext {
             );
           }
           this.hooks.msrs.set(msr, hook);
-          this.#msrHooks.set(msr, hook);
         }
       }
       for (const hook of hooks.hypercalls ?? []) this.hooks.hypercalls.set(hook.nr, hook);
