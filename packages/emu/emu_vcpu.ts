@@ -303,8 +303,7 @@ export class EmuVcpu implements VcpuContext {
     const args = [a0 & mask, a1 & mask, a2 & mask, a3 & mask] as const;
     let ret: bigint;
     if (this.cpl !== 0) ret = -1n; // -KVM_EPERM
-    else if (!this.longMode && (nr & mask) !== BigInt(number)) ret = -1000n;
-    else if (this.longMode && nr > U32) ret = -1000n;
+    else if (this.longMode && nr > U32) ret = -1000n; // no hypercall number needs 64 bits
     else if (number === 1) ret = 0n; // KVM_HC_VAPIC_POLL_IRQ
     else {
       const hook = this.vm.hooks.hypercalls.get(number);
