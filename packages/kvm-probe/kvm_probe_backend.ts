@@ -45,6 +45,8 @@ import {
 import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
 import { preemptThread, readRunDelayNs } from "./preempt.ts";
 import { setMpStateRunnable } from "./_libc.ts";
+import { KvmVmContext } from "./kvm_vcpu_context.ts";
+import { KvmVmmExits, type PvMsrWriteObserver, USER_SPACE_MSR_REASONS } from "./vmm_exits.ts";
 
 /**
  * Options of {@linkcode KvmProbeBackend}.
@@ -61,6 +63,15 @@ export interface KvmProbeBackendOptions {
   readonly plugins?: ReadonlyMap<string, PvPlugin>;
   /** The watchdog of the once-per-process hypercall detection (default 1000 ms). */
   readonly hypercallTimeoutMs?: number;
+  /**
+   * Observe the guest's writes of the PV MSRs ({@linkcode OBSERVED_PV_MSRS}): an MSR filter
+   * sends them to userspace, {@linkcode KvmProbeBackendOptions.onPvMsrWrite} (or, without one,
+   * the run's notes) sees them, then KVM_SET_MSRS replays them so KVM still acts on them
+   * (#GP if KVM refuses). Off by default: every observed write costs a userspace round trip.
+   */
+  readonly observePvMsrWrites?: boolean;
+  /** The observer of {@linkcode KvmProbeBackendOptions.observePvMsrWrites}. */
+  readonly onPvMsrWrite?: PvMsrWriteObserver;
 }
 
 /** The default watchdog budget of each vCPU, in ms. */
@@ -189,6 +200,16 @@ export class KvmProbeBackend implements ProbeBackend {
       );
     }
 
+    const counts: ExitCounters[] = vcpus.map(() => ({}));
+    const vmmExits = this.#vmmExits(vm, probe, plugins, composed.isEnabled.bind(composed), {
+      memory,
+      tscKhz,
+      pvFeatures: cpuid.find((e) => e.function === 0x40000001)?.eax ?? 0,
+      inKernelLapic: irqchip !== "off",
+      counts,
+      notes,
+    });
+
     const layout = probeLayout(m.memory);
     const barriers = new Map<string, { gpa: bigint; count: number }>();
     const vectors: number[] = [];
@@ -236,13 +257,15 @@ export class KvmProbeBackend implements ProbeBackend {
 
     const stats = vcpus.map((v) => openStats(v));
     const before = stats.map(readStats);
-    const counts: ExitCounters[] = vcpus.map(() => ({}));
     const runners: VcpuRunner[] = [];
     let outcomes: VcpuOutcome[];
     try {
       for (const v of vcpus) runners.push(await VcpuRunner.start(v));
       const go = (i: number): Promise<VcpuOutcome> =>
-        drive(vm, runners[i], compiled[i], probe.vcpus[i].steps, budgetMs, counts[i], notes);
+        drive(vm, runners[i], compiled[i], probe.vcpus[i].steps, budgetMs, counts[i], notes, {
+          exits: vmmExits,
+          index: i,
+        });
       outcomes = await Promise.all(runners.map((_, i) => go(i)));
     } finally {
       for (const r of runners) r.close();
@@ -277,6 +300,74 @@ export class KvmProbeBackend implements ProbeBackend {
     notes.push(COUNT_NOTE);
     return { backend: this.name, vcpus: runs, notes };
   }
+
+  /**
+   * The VMM side (plugins' MSRs and hypercalls KVM hands to userspace, PV MSR observers):
+   * enables KVM_CAP_X86_USER_SPACE_MSR and installs the MSR filter they need.
+   */
+  #vmmExits(
+    vm: KvmVm,
+    probe: Probe,
+    plugins: readonly PvPlugin[],
+    isEnabled: (feature: string) => boolean,
+    machine: {
+      memory: KvmVm["memory"];
+      tscKhz: number;
+      pvFeatures: number;
+      inKernelLapic: boolean;
+      counts: ExitCounters[];
+      notes: string[];
+    },
+  ): KvmVmmExits {
+    const m = probe.machine;
+    const { counts, notes } = machine;
+    const context = new KvmVmContext({
+      vm,
+      memory: machine.memory,
+      vcpuCount: probe.vcpus.length,
+      tscKhz: machine.tscKhz,
+      inKernelLapic: machine.inKernelLapic,
+      enforcePvCpuid: m.enforcePvCpuid,
+      pvFeatures: machine.pvFeatures,
+      exitHypercall: m.exitHypercall,
+      // As the emulated backend: the VMM resumes with run->hypercall.ret = 0 and counts it.
+      onUserHypercall: (vcpu) => {
+        const c = counts[vcpu.index];
+        c[USER_EXIT] = (c[USER_EXIT] ?? 0) + 1;
+        return 0n;
+      },
+    });
+    const observe = this.#options.observePvMsrWrites
+      ? this.#options.onPvMsrWrite ??
+        ((vcpu: number, msr: number, value: bigint) =>
+          notes.push(`vCPU ${vcpu} wrote MSR 0x${msr.toString(16)} = 0x${value.toString(16)}`))
+      : undefined;
+    const exits = new KvmVmmExits({
+      context,
+      plugins,
+      isEnabled,
+      ...(observe ? { observePvMsrWrites: observe } : {}),
+    });
+    const filter = exits.msrFilter();
+    if (filter) {
+      try {
+        vm.kvmEnableCap(KVM_CAP.KVM_CAP_X86_USER_SPACE_MSR, [USER_SPACE_MSR_REASONS]);
+        vm.kvmX86SetMsrFilter(filter);
+      } catch (e) {
+        notes.push(
+          `MSR filter for ${[...exits.trappedMsrs, ...exits.observedMsrs].map(hex).join(", ")} ` +
+            `failed (KVM handles them itself): ${message(e)}`,
+        );
+      }
+    }
+    return exits;
+  }
+}
+
+const USER_EXIT = "userspace-hypercall";
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
 }
 
 function message(e: unknown): string {
@@ -425,6 +516,7 @@ async function drive(
   budgetMs: number,
   counts: ExitCounters,
   notes: string[],
+  vmm: { exits: KvmVmmExits; index: number },
 ): Promise<VcpuOutcome> {
   const deadline = performance.now() + budgetMs;
   const count = (k: string): void => {
@@ -432,10 +524,18 @@ async function drive(
   };
   const preempts: Promise<void>[] = [];
   const runDelays: number[] = [];
+  const hostWrite = (msr: number, value: bigint): boolean => {
+    try {
+      return runner.vcpu.kvmSetMsrs([{ index: msr, data: value }]) === 1;
+    } catch {
+      return false;
+    }
+  };
   try {
     for (;;) {
       const remaining = Math.max(1, Math.round(deadline - performance.now()));
       const exit = await runner.run(remaining);
+      if (exit.kind !== "timeout" && vmm.exits.handle(exit, vmm.index, hostWrite)) continue;
       switch (exit.kind) {
         case "timeout":
           return { kind: "timeout", message: exit.message };
@@ -471,7 +571,7 @@ async function drive(
         case "hlt":
           continue; // counted from the step results
         case "hypercall":
-          count("userspace-hypercall"); // resumes with the ret KVM preset (0)
+          count(USER_EXIT); // resumes with the ret KVM preset (0)
           continue;
         case "x86-rdmsr":
         case "x86-wrmsr":

@@ -28,7 +28,17 @@ export * from "./hypercalls.ts";
 export * from "./preempt.ts";
 export * from "./kvm_probe_backend.ts";
 export * from "./diff.ts";
+export * from "./kvm_vcpu_context.ts";
+export * from "./vmm_exits.ts";
 // Types of other pvkit packages that appear in this package's signatures.
 export type * from "@pvkit/probe";
 export type * from "@pvkit/machine";
-export type { AssembledCode, CpuidEntry, GuestChunk } from "@pvkit/kvm";
+export type {
+  AssembledCode,
+  CpuidEntry,
+  GuestChunk,
+  KvmVm,
+  MsrFilter,
+  MsrFilterRange,
+  VcpuExit,
+} from "@pvkit/kvm";

@@ -19,11 +19,15 @@ import {
 } from "./structs.ts";
 import { KVM_STRUCT_SIZE } from "./ioctl_numbers.ts";
 import type { KvmVcpu } from "./vcpu.ts";
+import { encodeKvmMsrFilter, type MsrFilter, msrFilterBitmapSize } from "./msr_filter.ts";
 import { factories, factory } from "./_internal.ts";
 // Evaluated for their factories (static blocks).
 import "./guest_memory.ts";
 import "./stats.ts";
 import "./vcpu.ts";
+
+// The MSR filter codec is part of this class's surface.
+export * from "./msr_filter.ts";
 
 /**
  * Options for {@linkcode KvmVm.mapGuestRam}.
@@ -253,6 +257,48 @@ export class KvmVm extends KvmFd {
    */
   kvmEnableCap(cap: number, args: readonly (bigint | number)[] = [], flags = 0): void {
     this.ioctlBuffer("KVM_ENABLE_CAP", encodeKvmEnableCap(cap, args, flags));
+  }
+
+  /**
+   * KVM_X86_SET_MSR_FILTER: replaces the VM's MSR filter (vmm-kvm-deno.md §1.4). Each range's
+   * bitmap is copied into a scratch host mapping for the call (KVM copies it in turn); with
+   * KVM_CAP_X86_USER_SPACE_MSR's {@linkcode KVM_MSR_EXIT_REASON_FILTER}, denied guest RDMSR/WRMSR
+   * exit to userspace instead of raising #GP. Host accesses (KVM_GET/SET_MSRS) are never filtered.
+   * A filter with no range and the default-allow flag removes filtering.
+   *
+   * @example
+   * ```ts
+   * import {
+   *   denyMsrs, KVM_CAP, KVM_MSR_EXIT_REASON_FILTER, KVM_MSR_FILTER_DEFAULT_ALLOW,
+   *   KVM_MSR_FILTER_READ, KVM_MSR_FILTER_WRITE, KvmSystem,
+   * } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * vm.kvmEnableCap(KVM_CAP.KVM_CAP_X86_USER_SPACE_MSR, [KVM_MSR_EXIT_REASON_FILTER]);
+   * vm.kvmX86SetMsrFilter({
+   *   flags: KVM_MSR_FILTER_DEFAULT_ALLOW,
+   *   ranges: [denyMsrs(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE, [0x4b564d08])],
+   * });
+   * ```
+   */
+  kvmX86SetMsrFilter(filter: MsrFilter): void {
+    const offsets: number[] = [];
+    let size = 0;
+    for (const r of filter.ranges) {
+      offsets.push(size);
+      size += Math.max(8, msrFilterBitmapSize(r.nmsrs));
+    }
+    if (size === 0) {
+      this.ioctlBuffer("KVM_X86_SET_MSR_FILTER", encodeKvmMsrFilter(filter, []));
+      return;
+    }
+    using scratch = HostMapping.anonymous(size, {}, "MSR filter bitmaps");
+    const bytes = new Uint8Array(scratch.buffer);
+    filter.ranges.forEach((r, i) => {
+      bytes.set(r.bitmap.subarray(0, msrFilterBitmapSize(r.nmsrs)), offsets[i]);
+    });
+    const addresses = offsets.map((o) => scratch.address + BigInt(o));
+    this.ioctlBuffer("KVM_X86_SET_MSR_FILTER", encodeKvmMsrFilter(filter, addresses));
   }
 
   /**
