@@ -43,6 +43,7 @@ import {
   probeLayout,
 } from "./compile.ts";
 import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
+import { vcpuCpuid } from "./vcpu_cpuid.ts";
 import { preemptThread, readRunDelayNs } from "./preempt.ts";
 import { setMpStateRunnable } from "./_libc.ts";
 import { KvmVmContext } from "./kvm_vcpu_context.ts";
@@ -186,7 +187,7 @@ export class KvmProbeBackend implements ProbeBackend {
     const vcpus: KvmVcpu[] = probe.vcpus.map((_, i) => {
       const vcpu = vm.kvmCreateVcpu(i);
       if (m.enforcePvCpuid) vcpu.kvmEnableCap(KVM_CAP.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, [1n]);
-      vcpu.kvmSetCpuid2(cpuid);
+      vcpu.kvmSetCpuid2(vcpuCpuid(cpuid, composed, i));
       // With an in-kernel LAPIC, APs wait for INIT/SIPI; the probe starts them directly.
       if (i > 0 && irqchip !== "off" && setMpStateRunnable(vcpu.fd) !== 0) {
         notes.push(`KVM_SET_MP_STATE(RUNNABLE) failed on vCPU ${i}: it may never start`);

@@ -28,6 +28,7 @@ export * from "./hypercalls.ts";
 export * from "./preempt.ts";
 export * from "./kvm_probe_backend.ts";
 export * from "./diff.ts";
+export * from "./vcpu_cpuid.ts";
 export * from "./kvm_vcpu_context.ts";
 export * from "./vmm_exits.ts";
 // Types of other pvkit packages that appear in this package's signatures.
