@@ -44,6 +44,10 @@ import {
 } from "./compile.ts";
 import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
 import { vcpuCpuid } from "./vcpu_cpuid.ts";
+
+/** KVM_CAP_X2APIC_API flags (vmm-kvm-deno.md §1.3). */
+const X2APIC_API_USE_32BIT_IDS = 1n;
+const X2APIC_API_DISABLE_BROADCAST_QUIRK = 2n;
 import { preemptThread, readRunDelayNs } from "./preempt.ts";
 import { setMpStateRunnable } from "./_libc.ts";
 import { KvmVmContext } from "./kvm_vcpu_context.ts";
@@ -174,6 +178,14 @@ export class KvmProbeBackend implements ProbeBackend {
     using vm = sys.kvmCreateVm();
     if (irqchip === "on") vm.kvmCreateIrqchip();
     else if (irqchip === "split") vm.kvmEnableCap(KVM_CAP.KVM_CAP_SPLIT_IRQCHIP, [24]);
+    // 32-bit APIC IDs (and no broadcast quirk) when the composition has IDs above 254, as QEMU
+    // does in x86_cpus_init (qemu-kvm-pv.md §3).
+    const lastApicId = composed.vcpus?.apicId(composed.vcpus.count - 1) ?? 0;
+    if (irqchip !== "off" && lastApicId >= 255) {
+      vm.kvmEnableCap(KVM_CAP.KVM_CAP_X2APIC_API, [
+        X2APIC_API_USE_32BIT_IDS | X2APIC_API_DISABLE_BROADCAST_QUIRK,
+      ]);
+    }
     if (m.exitHypercall.length > 0) {
       const mask = m.exitHypercall.reduce((acc, nr) => acc | (1n << BigInt(nr)), 0n);
       try {
