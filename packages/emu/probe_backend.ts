@@ -5,9 +5,9 @@
  * @module
  */
 
-import { PvkitError, type PvPlugin } from "@pvkit/machine";
+import type { PvPlugin } from "@pvkit/machine";
 import type { Probe, ProbeBackend, ProbeRun, Step, StepResult, VcpuRun } from "@pvkit/probe";
-import { compose } from "@pvkit/pvkit";
+import { composeProbeMachine } from "@pvkit/pvkit";
 import { EmuMachine } from "./emu_machine.ts";
 import type { EmuVcpu } from "./emu_vcpu.ts";
 import type { GuestBlock } from "./guest_block.ts";
@@ -57,23 +57,10 @@ export class EmuProbeBackend implements ProbeBackend {
   /** Builds the machine a probe describes. */
   machineFor(probe: Probe, userExits: number[]): EmuMachine {
     const m = probe.machine;
-    const plugins = m.plugins.map((name) => {
-      const plugin = this.#options.plugins?.get(name);
-      if (!plugin) {
-        throw new PvkitError(
-          "unknown-plugin",
-          `probe ${probe.name}: no plugin named "${name}" is available to the emulated backend`,
-          `available: ${[...(this.#options.plugins?.keys() ?? [])].join(", ") || "none"}`,
-        );
-      }
-      return plugin;
-    });
-    const composed = compose({
-      cpu: m.cpu,
-      machine: m.machine,
-      smp: m.smp,
-      plugins,
+    const composed = composeProbeMachine(probe, {
+      backend: "emulated",
       host: this.#options.host ?? "linux-6.18",
+      ...(this.#options.plugins ? { plugins: this.#options.plugins } : {}),
     });
     const vm = EmuMachine.create(composed, {
       memory: m.memory,

@@ -21,7 +21,7 @@ import {
   VcpuRunner,
   writeGuestChunks,
 } from "@pvkit/kvm";
-import { PvkitError, type PvPlugin } from "@pvkit/machine";
+import type { PvPlugin } from "@pvkit/machine";
 import type {
   ExitCounters,
   Probe,
@@ -32,7 +32,7 @@ import type {
   StepResult,
   VcpuRun,
 } from "@pvkit/probe";
-import { compose } from "@pvkit/pvkit";
+import { composeProbeMachine } from "@pvkit/pvkit";
 import {
   type CompiledVcpu,
   compileRuntime,
@@ -148,23 +148,10 @@ export class KvmProbeBackend implements ProbeBackend {
   async #runOn(sys: KvmSystem, probe: Probe, budgetMs: number): Promise<ProbeRun> {
     const m = probe.machine;
     const notes: string[] = [];
-    const plugins = m.plugins.map((name) => {
-      const plugin = this.#options.plugins?.get(name);
-      if (!plugin) {
-        throw new PvkitError(
-          "unknown-plugin",
-          `probe ${probe.name}: no plugin named "${name}" is available to the KVM backend`,
-          `available: ${[...(this.#options.plugins?.keys() ?? [])].join(", ") || "none"}`,
-        );
-      }
-      return plugin;
-    });
-    const composed = compose({
-      cpu: m.cpu,
-      machine: m.machine,
-      smp: m.smp,
-      plugins,
+    const composed = composeProbeMachine(probe, {
+      backend: "KVM",
       host: "kvm",
+      ...(this.#options.plugins ? { plugins: this.#options.plugins } : {}),
     });
     for (const e of composed.errors) notes.push(`composition: ${e}`);
     const irqchip = composed.machine.irqchip;
@@ -214,14 +201,20 @@ export class KvmProbeBackend implements ProbeBackend {
     }
 
     const counts: ExitCounters[] = vcpus.map(() => ({}));
-    const vmmExits = this.#vmmExits(vm, probe, plugins, composed.isEnabled.bind(composed), {
-      memory,
-      tscKhz,
-      pvFeatures: cpuid.find((e) => e.function === 0x40000001)?.eax ?? 0,
-      inKernelLapic: irqchip !== "off",
-      counts,
-      notes,
-    });
+    const vmmExits = this.#vmmExits(
+      vm,
+      probe,
+      composed.registry.plugins,
+      composed.isEnabled.bind(composed),
+      {
+        memory,
+        tscKhz,
+        pvFeatures: cpuid.find((e) => e.function === 0x40000001)?.eax ?? 0,
+        inKernelLapic: irqchip !== "off",
+        counts,
+        notes,
+      },
+    );
 
     const layout = probeLayout(m.memory);
     const barriers = new Map<string, { gpa: bigint; count: number }>();

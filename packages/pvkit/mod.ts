@@ -20,3 +20,4 @@ export * from "./host_selection.ts";
 export * from "./compose.ts";
 export * from "./builder.ts";
 export * from "./optional_plugins.ts";
+export * from "./probe_machine.ts";
