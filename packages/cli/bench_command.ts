@@ -115,7 +115,7 @@ export async function benchCommand(argv: readonly string[], io: CliOutput): Prom
     );
   }
   let count = 100_000;
-  let rounds = 3;
+  let rounds = 5;
   let json = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];

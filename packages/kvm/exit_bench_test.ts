@@ -1,5 +1,11 @@
-import { assert, assertEquals } from "@std/assert";
-import { compileCExitLoop, exitLoopProgram, runCExitLoop, runExitLoop } from "./mod.ts";
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import {
+  compileCExitLoop,
+  exitLoopProgram,
+  pairedRatio,
+  runCExitLoop,
+  runExitLoop,
+} from "./mod.ts";
 import { expectKind, kvmTest } from "./_test_utils.ts";
 
 Deno.test("exitLoopProgram is the C baseline's loop (short jumps)", () => {
@@ -45,4 +51,13 @@ kvmTest("the C exit loop runs the same loop", async () => {
   } finally {
     await Deno.remove(built.dir, { recursive: true });
   }
+});
+
+Deno.test("pairedRatio: one round where the host changed mid-round does not move the ratio", () => {
+  // Host cost drifts between 7 and 9 µs; Deno is 2% slower than C in every round except the
+  // third, where the host got quieter before C ran. Ratio of medians: 9.18 / 7 = 1.31.
+  const deno = [7, 9, 9, 7, 9].map((x) => x * 1.02);
+  const c = [7, 9, 7, 7, 9];
+  assertEquals(pairedRatio(deno, c).toFixed(6), "1.020000");
+  assertThrows(() => pairedRatio([1, 2], [1]), RangeError, "paired rounds differ");
 });
