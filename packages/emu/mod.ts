@@ -22,3 +22,5 @@ export * from "./emu_machine.ts";
 export * from "./probe_backend.ts";
 export * from "./emu_guest_cpu.ts";
 export * from "./msr_dispatch.ts";
+export * from "./msr_access.ts";
+export * from "./cpuid_overrides.ts";

@@ -8,8 +8,14 @@ import {
   MSR_KVM_ASYNC_PF_EN,
   MSR_KVM_ASYNC_PF_INT,
 } from "@pvkit/abi";
-import type { MsrInitiator } from "@pvkit/machine";
-import { EmuMachine, type EmuOptions, type EmuVcpu } from "@pvkit/emu";
+import {
+  EmuMachine,
+  type EmuOptions,
+  type EmuVcpu,
+  kvmFeaturesWithout,
+  readMsrAs,
+  writeMsrAs,
+} from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
 import { asyncPfState } from "@pvkit/abi";
 
@@ -18,29 +24,6 @@ const MACHINE = { cpu: "host", machine: "q35,kernel-irqchip=split", host: "linux
 function machine(options: EmuOptions = {}, irqchip = "split"): EmuMachine {
   const m = `q35,kernel-irqchip=${irqchip}`;
   return EmuMachine.create(compose({ ...MACHINE, machine: m, smp: 1 }), options);
-}
-
-/** The KVM leaf EAX of MACHINE with `bit` cleared (for enforcement with the bit absent). */
-function featuresWithout(bit: number): number {
-  return (Number(compose({ ...MACHINE, smp: 1 }).leaves["0x40000001"].eax) & ~(1 << bit)) >>> 0;
-}
-
-/** Runs `fn` as guest code on vCPU 0 and returns what it returned. */
-function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T): T {
-  return vm.runOn(0, fn);
-}
-
-function write(vm: EmuMachine, by: MsrInitiator, msr: number, value: bigint): "ok" | "gp" {
-  if (by === "host") return vm.setMsr(0, msr, value) === 1 ? "ok" : "gp";
-  return onGuest(vm, (cpu) => cpu.wrmsr(msr, value).kind);
-}
-
-function read(vm: EmuMachine, by: MsrInitiator, msr: number): bigint | "gp" {
-  if (by === "host") return vm.getMsr(0, msr) ?? "gp";
-  return onGuest(vm, (cpu) => {
-    const r = cpu.rdmsr(msr);
-    return r.kind === "value" ? r.value : "gp";
-  });
 }
 
 const AREA = 0x5000n; // the guest's kvm_vcpu_pv_apf_data
@@ -68,9 +51,9 @@ Deno.test("ASYNC_PF_INT writes: b63:8 set is #GP, the vector is stored raw (spec
       for (const { value, result } of INT_WRITES) {
         await t.step(`${name}, ${by} writes 0x${value.toString(16)} → ${result}`, () => {
           const vm = machine(options);
-          assertEquals(write(vm, by, MSR_KVM_ASYNC_PF_INT, 0x40n), "ok");
-          assertEquals(write(vm, by, MSR_KVM_ASYNC_PF_INT, value), result);
-          assertEquals(read(vm, by, MSR_KVM_ASYNC_PF_INT), result === "ok" ? value : 0x40n);
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_INT, 0x40n), "ok");
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_INT, value), result);
+          assertEquals(readMsrAs(vm, by, MSR_KVM_ASYNC_PF_INT), result === "ok" ? value : 0x40n);
           assertEquals(asyncPfState(vm.vcpus[0]).vec, result === "ok" ? Number(value) : 0x40);
         });
       }
@@ -82,11 +65,11 @@ Deno.test("ASYNC_PF_INT without an in-kernel LAPIC: #GP even for 0 (spec §2)", 
   for (const by of ["guest", "host"] as const) {
     await t.step(by, () => {
       const vm = machine({}, "off");
-      assertEquals(write(vm, by, MSR_KVM_ASYNC_PF_INT, 0n), "gp");
-      assertEquals(write(vm, by, MSR_KVM_ASYNC_PF_INT, 0xf3n), "gp");
-      assertEquals(read(vm, by, MSR_KVM_ASYNC_PF_INT), 0n);
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_INT, 0n), "gp");
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_INT, 0xf3n), "gp");
+      assertEquals(readMsrAs(vm, by, MSR_KVM_ASYNC_PF_INT), 0n);
       // ACK has no LAPIC check.
-      assertEquals(write(vm, by, MSR_KVM_ASYNC_PF_ACK, 1n), "ok");
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_ACK, 1n), "ok");
     });
   }
 });
@@ -100,8 +83,8 @@ Deno.test("ASYNC_PF_ACK: any value is accepted and it always reads 0 (spec §2)"
       await t.step(`${name}, ${by}`, () => {
         const vm = machine(options);
         for (const value of ACK_WRITES) {
-          assertEquals(write(vm, by, MSR_KVM_ASYNC_PF_ACK, value), "ok");
-          assertEquals(read(vm, by, MSR_KVM_ASYNC_PF_ACK), 0n);
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_ACK, value), "ok");
+          assertEquals(readMsrAs(vm, by, MSR_KVM_ASYNC_PF_ACK), 0n);
         }
       });
     }
@@ -111,20 +94,20 @@ Deno.test("ASYNC_PF_ACK: any value is accepted and it always reads 0 (spec §2)"
 Deno.test("MSRs 0x4b564d06/07 with enforcement on and bit 14 absent (spec §2, §7)", async (t) => {
   const options = {
     enforcePvCpuid: true,
-    cpuid: [{ leaf: 0x40000001, eax: featuresWithout(KVM_FEATURE_ASYNC_PF_INT) }],
+    cpuid: [kvmFeaturesWithout(compose(MACHINE), KVM_FEATURE_ASYNC_PF_INT)],
   };
   for (const msr of [MSR_KVM_ASYNC_PF_INT, MSR_KVM_ASYNC_PF_ACK]) {
     await t.step(`0x${msr.toString(16)}: guest RDMSR and WRMSR #GP`, () => {
       const vm = machine(options);
-      assertEquals(read(vm, "guest", msr), "gp");
-      assertEquals(write(vm, "guest", msr, 0n), "gp");
-      assertEquals(write(vm, "guest", msr, 1n), "gp");
+      assertEquals(readMsrAs(vm, "guest", msr), "gp");
+      assertEquals(writeMsrAs(vm, "guest", msr, 0n), "gp");
+      assertEquals(writeMsrAs(vm, "guest", msr, 1n), "gp");
     });
     await t.step(`0x${msr.toString(16)}: host read 0, only a host write of 0 succeeds`, () => {
       const vm = machine(options);
-      assertEquals(read(vm, "host", msr), 0n);
-      assertEquals(write(vm, "host", msr, 0n), "ok");
-      assertEquals(write(vm, "host", msr, 1n), "gp");
+      assertEquals(readMsrAs(vm, "host", msr), 0n);
+      assertEquals(writeMsrAs(vm, "host", msr, 0n), "ok");
+      assertEquals(writeMsrAs(vm, "host", msr, 1n), "gp");
     });
   }
 });
@@ -196,10 +179,10 @@ Deno.test("RESET and INIT zero ASYNC_PF_INT; the vector itself is kept (kvm_vcpu
   for (const kind of ["reset", "init"] as const) {
     await t.step(kind, () => {
       const vm = machine();
-      assertEquals(write(vm, "guest", MSR_KVM_ASYNC_PF_INT, 0xf3n), "ok");
+      assertEquals(writeMsrAs(vm, "guest", MSR_KVM_ASYNC_PF_INT, 0xf3n), "ok");
       vm.resetVcpu(0, kind);
-      assertEquals(read(vm, "guest", MSR_KVM_ASYNC_PF_INT), 0n);
-      assertEquals(read(vm, "host", MSR_KVM_ASYNC_PF_INT), 0n);
+      assertEquals(readMsrAs(vm, "guest", MSR_KVM_ASYNC_PF_INT), 0n);
+      assertEquals(readMsrAs(vm, "host", MSR_KVM_ASYNC_PF_INT), 0n);
       // KVM clears msr_int_val only: a guest that enables EN first still gets the old vector.
       vm.run([function* (cpu) {
         cpu.sti();

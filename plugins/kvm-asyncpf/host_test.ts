@@ -14,8 +14,15 @@ import {
   MSR_KVM_ASYNC_PF_EN,
   MSR_KVM_ASYNC_PF_INT,
 } from "@pvkit/abi";
-import type { MsrInitiator } from "@pvkit/machine";
-import { EmuMachine, type EmuOptions, type EmuVcpu, type GuestBlock } from "@pvkit/emu";
+import {
+  EmuMachine,
+  type EmuOptions,
+  type EmuVcpu,
+  type GuestBlock,
+  kvmFeaturesWithout,
+  readMsrAs,
+  writeMsrAs,
+} from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
 import {
   asyncPageFault,
@@ -29,31 +36,6 @@ const MACHINE = { cpu: "host", machine: "q35,kernel-irqchip=split", host: "linux
 function machine(options: EmuOptions = {}, smp = 1, irqchip = "split"): EmuMachine {
   const m = `q35,kernel-irqchip=${irqchip}`;
   return EmuMachine.create(compose({ ...MACHINE, machine: m, smp }), options);
-}
-
-/** The KVM leaf EAX of MACHINE with `bits` cleared (for enforcement with them absent). */
-function featuresWithout(...bits: number[]): number {
-  let eax = Number(compose({ ...MACHINE, smp: 1 }).leaves["0x40000001"].eax);
-  for (const bit of bits) eax &= ~(1 << bit);
-  return eax >>> 0;
-}
-
-/** Runs `fn` as guest code on vCPU 0 and returns what it returned. */
-function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T): T {
-  return vm.runOn(0, fn);
-}
-
-function write(vm: EmuMachine, by: MsrInitiator, value: bigint): "ok" | "gp" {
-  if (by === "host") return vm.setMsr(0, MSR_KVM_ASYNC_PF_EN, value) === 1 ? "ok" : "gp";
-  return onGuest(vm, (cpu) => cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, value).kind);
-}
-
-function read(vm: EmuMachine, by: MsrInitiator): bigint | "gp" {
-  if (by === "host") return vm.getMsr(0, MSR_KVM_ASYNC_PF_EN) ?? "gp";
-  return onGuest(vm, (cpu) => {
-    const r = cpu.rdmsr(MSR_KVM_ASYNC_PF_EN);
-    return r.kind === "value" ? r.value : "gp";
-  });
 }
 
 const RAM = 16 * 1024 * 1024; // EmuMachine's default
@@ -110,9 +92,9 @@ Deno.test("ASYNC_PF_EN writes: the checks of kvm_pv_enable_async_pf (spec §2)",
       for (const { what, value, result, stored } of WRITES) {
         await t.step(`${name}, ${by}: ${what} → ${result}`, () => {
           const vm = machine(options);
-          assertEquals(write(vm, by, AREA), "ok"); // a previous value
-          assertEquals(write(vm, by, value), result);
-          assertEquals(read(vm, by), stored ? value : AREA);
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, AREA), "ok"); // a previous value
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, value), result);
+          assertEquals(readMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN), stored ? value : AREA);
         });
       }
     }
@@ -129,43 +111,42 @@ Deno.test("ASYNC_PF_EN with enforcement on: bits 2 and 3 need CPUID bits 10 and 
       await t.step(`bit ${absent} absent, ${by}`, () => {
         const options = {
           enforcePvCpuid: true,
-          cpuid: [{ leaf: 0x40000001, eax: featuresWithout(absent) }],
+          cpuid: [kvmFeaturesWithout(compose(MACHINE), absent)],
         };
         const vm = machine(options);
-        assertEquals(write(vm, by, AREA | EN | bad), "gp");
-        assertEquals(write(vm, by, AREA | EN | good), "ok");
-        assertEquals(read(vm, by), AREA | EN | good);
+        assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, AREA | EN | bad), "gp");
+        assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, AREA | EN | good), "ok");
+        assertEquals(readMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN), AREA | EN | good);
       });
     }
   }
   await t.step("enforcement off: bits 2 and 3 pass whatever the CPUID says", () => {
-    const cpuid = [{
-      leaf: 0x40000001,
-      eax: featuresWithout(KVM_FEATURE_ASYNC_PF_VMEXIT, KVM_FEATURE_ASYNC_PF_INT),
-    }];
+    const cpuid = [
+      kvmFeaturesWithout(compose(MACHINE), KVM_FEATURE_ASYNC_PF_VMEXIT, KVM_FEATURE_ASYNC_PF_INT),
+    ];
     const vm = machine({ cpuid });
     const value = LINUX_ENABLE | KVM_ASYNC_PF_DELIVERY_AS_PF_VMEXIT;
-    assertEquals(write(vm, "guest", value), "ok");
-    assertEquals(read(vm, "host"), value);
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_ASYNC_PF_EN, value), "ok");
+    assertEquals(readMsrAs(vm, "host", MSR_KVM_ASYNC_PF_EN), value);
   });
 });
 
 Deno.test("ASYNC_PF_EN with enforcement on and bit 4 absent (spec §2 gate failure)", async (t) => {
   const options = {
     enforcePvCpuid: true,
-    cpuid: [{ leaf: 0x40000001, eax: featuresWithout(KVM_FEATURE_ASYNC_PF) }],
+    cpuid: [kvmFeaturesWithout(compose(MACHINE), KVM_FEATURE_ASYNC_PF)],
   };
   await t.step("guest RDMSR and WRMSR #GP, even a write of 0", () => {
     const vm = machine(options);
-    assertEquals(read(vm, "guest"), "gp");
-    assertEquals(write(vm, "guest", 0n), "gp");
-    assertEquals(write(vm, "guest", LINUX_ENABLE), "gp");
+    assertEquals(readMsrAs(vm, "guest", MSR_KVM_ASYNC_PF_EN), "gp");
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_ASYNC_PF_EN, 0n), "gp");
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE), "gp");
   });
   await t.step("host read returns 0; only a host write of 0 succeeds", () => {
     const vm = machine(options);
-    assertEquals(read(vm, "host"), 0n);
-    assertEquals(write(vm, "host", 0n), "ok");
-    assertEquals(write(vm, "host", LINUX_ENABLE), "gp");
+    assertEquals(readMsrAs(vm, "host", MSR_KVM_ASYNC_PF_EN), 0n);
+    assertEquals(writeMsrAs(vm, "host", MSR_KVM_ASYNC_PF_EN, 0n), "ok");
+    assertEquals(writeMsrAs(vm, "host", MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE), "gp");
   });
 });
 
@@ -173,11 +154,11 @@ Deno.test("without an in-kernel LAPIC: 0 is accepted, anything else #GPs, nothin
   for (const by of ["guest", "host"] as const) {
     await t.step(by, () => {
       const vm = machine({}, 1, "off");
-      assertEquals(write(vm, by, 0n), "ok");
-      assertEquals(write(vm, by, AREA | EN), "gp");
-      assertEquals(write(vm, by, LINUX_ENABLE), "gp");
-      assertEquals(write(vm, by, 0x30n), "gp"); // the reserved-bit check comes first anyway
-      assertEquals(read(vm, by), 0n);
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, 0n), "ok");
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, AREA | EN), "gp");
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE), "gp");
+      assertEquals(writeMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN, 0x30n), "gp"); // the reserved-bit check comes first anyway
+      assertEquals(readMsrAs(vm, by, MSR_KVM_ASYNC_PF_EN), 0n);
     });
   }
 });
@@ -366,7 +347,7 @@ Deno.test("kvm_can_deliver_async_pf: CPL 0 needs SEND_ALWAYS; else the vCPU halt
   for (const { name, enable, cpl, outcome } of cases) {
     await t.step(name, () => {
       const vm = machine();
-      const got = onGuest(vm, (cpu) => {
+      const got = vm.runOn(0, (cpu) => {
         cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, enable);
         cpu.cpl = cpl;
         return [asyncPageFault(cpu, 9n), cpu.pageFaults.length, asyncPfHalted(cpu)];
@@ -377,7 +358,7 @@ Deno.test("kvm_can_deliver_async_pf: CPL 0 needs SEND_ALWAYS; else the vCPU halt
   }
   await t.step("enabled, but the area failed to map (a #GP'd enable)", () => {
     const vm = machine();
-    const got = onGuest(vm, (cpu) => {
+    const got = vm.runOn(0, (cpu) => {
       assertEquals(cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, BigInt(RAM) | EN | INT).kind, "gp");
       cpu.cpl = 3;
       return asyncPageFault(cpu, 9n);
@@ -388,7 +369,7 @@ Deno.test("kvm_can_deliver_async_pf: CPL 0 needs SEND_ALWAYS; else the vCPU halt
 
 Deno.test("a second fault on a page in flight halts and keeps the first token", () => {
   const vm = machine();
-  const got = onGuest(vm, (cpu) => {
+  const got = vm.runOn(0, (cpu) => {
     cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE);
     cpu.cpl = 3;
     return [asyncPageFault(cpu, 5n), asyncPageFault(cpu, 5n), asyncPageFaultToken(cpu, 5n)];
@@ -438,7 +419,7 @@ Deno.test("tokens: (id++ << 12) | vcpu_id, never 0, id restarts at 1 (alloc_apf_
   const st = asyncPfState(vm.vcpus[0]);
   st.id = 0x100000;
   vm.setMsr(0, MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE);
-  onGuest(vm, (cpu) => {
+  vm.runOn(0, (cpu) => {
     cpu.cpl = 3;
     asyncPageFault(cpu, 6n);
   });
@@ -449,7 +430,7 @@ Deno.test("disabling drops every fault in flight and every queued completion", a
   for (const value of [0n, AREA | EN]) {
     await t.step(`write 0x${value.toString(16)}`, () => {
       const vm = machine();
-      const got = onGuest(vm, (cpu) => {
+      const got = vm.runOn(0, (cpu) => {
         cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE);
         cpu.cpl = 3;
         asyncPageFault(cpu, 1n);
@@ -469,13 +450,13 @@ Deno.test("RESET and INIT: ASYNC_PF_EN ← 0, queues cleared, halt ended (kvm_vc
   for (const kind of ["reset", "init"] as const) {
     await t.step(kind, () => {
       const vm = machine();
-      onGuest(vm, (cpu) => {
+      vm.runOn(0, (cpu) => {
         cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE);
         assertEquals(asyncPageFault(cpu, 1n), "halt"); // CPL 0
       });
       vm.resetVcpu(0, kind);
       const st = asyncPfState(vm.vcpus[0]);
-      assertEquals(read(vm, "host"), 0n);
+      assertEquals(readMsrAs(vm, "host", MSR_KVM_ASYNC_PF_EN), 0n);
       assertEquals([st.queue.size, st.done.length, st.halted], [0, 0, false]);
     });
   }

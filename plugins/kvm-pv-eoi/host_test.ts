@@ -1,7 +1,14 @@
 import { assertEquals } from "@std/assert";
 import { KVM_FEATURE_PV_EOI, MSR_KVM_PV_EOI_EN } from "@pvkit/abi";
-import type { MsrInitiator } from "@pvkit/machine";
-import { EmuMachine, type EmuOptions, type EmuVcpu, type GuestBlock } from "@pvkit/emu";
+import {
+  EmuMachine,
+  type EmuOptions,
+  type EmuVcpu,
+  type GuestBlock,
+  kvmFeaturesWithout,
+  readMsrAs,
+  writeMsrAs,
+} from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
 
 const MACHINE = { cpu: "host", machine: "q35,kernel-irqchip=split", host: "linux-6.12" };
@@ -9,29 +16,6 @@ const MACHINE = { cpu: "host", machine: "q35,kernel-irqchip=split", host: "linux
 function machine(options: EmuOptions = {}, smp = 1, irqchip = "split"): EmuMachine {
   const m = `q35,kernel-irqchip=${irqchip}`;
   return EmuMachine.create(compose({ ...MACHINE, machine: m, smp }), options);
-}
-
-/** The KVM leaf EAX of MACHINE with `bit` cleared (for enforcement with the bit absent). */
-function featuresWithout(bit: number): number {
-  return (Number(compose({ ...MACHINE, smp: 1 }).leaves["0x40000001"].eax) & ~(1 << bit)) >>> 0;
-}
-
-/** Runs `fn` as guest code on vCPU 0 and returns what it returned. */
-function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T): T {
-  return vm.runOn(0, fn);
-}
-
-function write(vm: EmuMachine, by: MsrInitiator, value: bigint): "ok" | "gp" {
-  if (by === "host") return vm.setMsr(0, MSR_KVM_PV_EOI_EN, value) === 1 ? "ok" : "gp";
-  return onGuest(vm, (cpu) => cpu.wrmsr(MSR_KVM_PV_EOI_EN, value).kind);
-}
-
-function read(vm: EmuMachine, by: MsrInitiator): bigint | "gp" {
-  if (by === "host") return vm.getMsr(0, MSR_KVM_PV_EOI_EN) ?? "gp";
-  return onGuest(vm, (cpu) => {
-    const r = cpu.rdmsr(MSR_KVM_PV_EOI_EN);
-    return r.kind === "value" ? r.value : "gp";
-  });
 }
 
 const RAM = 16 * 1024 * 1024; // EmuMachine's default
@@ -63,9 +47,9 @@ Deno.test("PV_EOI_EN writes: b1 and an unmappable enabled GPA are #GP (spec §2)
       for (const { what, value, result } of WRITES) {
         await t.step(`${name}, ${by}: ${what} → ${result}`, () => {
           const vm = machine(options);
-          assertEquals(write(vm, by, 0x40n), "ok"); // a previous value
-          assertEquals(write(vm, by, value), result);
-          assertEquals(read(vm, by), result === "ok" ? value : 0x40n);
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_PV_EOI_EN, 0x40n), "ok"); // a previous value
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_PV_EOI_EN, value), result);
+          assertEquals(readMsrAs(vm, by, MSR_KVM_PV_EOI_EN), result === "ok" ? value : 0x40n);
         });
       }
     }
@@ -75,32 +59,32 @@ Deno.test("PV_EOI_EN writes: b1 and an unmappable enabled GPA are #GP (spec §2)
 Deno.test("PV_EOI_EN with enforcement on and bit 6 absent (spec §2 gate failure, §7)", async (t) => {
   const options = {
     enforcePvCpuid: true,
-    cpuid: [{ leaf: 0x40000001, eax: featuresWithout(KVM_FEATURE_PV_EOI) }],
+    cpuid: [kvmFeaturesWithout(compose(MACHINE), KVM_FEATURE_PV_EOI)],
   };
   await t.step("guest RDMSR and WRMSR #GP, even a write of 0", () => {
     const vm = machine(options);
-    assertEquals(read(vm, "guest"), "gp");
-    assertEquals(write(vm, "guest", 0n), "gp");
-    assertEquals(write(vm, "guest", WORD | 1n), "gp");
+    assertEquals(readMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN), "gp");
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN, 0n), "gp");
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN, WORD | 1n), "gp");
   });
   await t.step("host read returns 0; only a host write of 0 succeeds", () => {
     const vm = machine(options);
-    assertEquals(read(vm, "host"), 0n);
-    assertEquals(write(vm, "host", 0n), "ok");
-    assertEquals(write(vm, "host", WORD | 1n), "gp");
+    assertEquals(readMsrAs(vm, "host", MSR_KVM_PV_EOI_EN), 0n);
+    assertEquals(writeMsrAs(vm, "host", MSR_KVM_PV_EOI_EN, 0n), "ok");
+    assertEquals(writeMsrAs(vm, "host", MSR_KVM_PV_EOI_EN, WORD | 1n), "gp");
   });
 });
 
 Deno.test("without an in-kernel LAPIC the MSR stores its value and never arms", () => {
   const vm = machine({}, 1, "off");
   assertEquals(vm.vcpus[0].apic, undefined);
-  assertEquals(write(vm, "guest", WORD | 1n), "ok");
-  assertEquals(read(vm, "guest"), WORD | 1n);
-  onGuest(vm, (cpu) => cpu.out(0x80, 1, 0));
+  assertEquals(writeMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN, WORD | 1n), "ok");
+  assertEquals(readMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN), WORD | 1n);
+  vm.runOn(0, (cpu) => cpu.out(0x80, 1, 0));
   assertEquals(vm.memory.readU8(WORD), 0);
   // kvm_lapic_reset does not run without a LAPIC, so RESET keeps the value (spec §2 reset).
   vm.resetVcpu(0, "reset");
-  assertEquals(read(vm, "host"), WORD | 1n);
+  assertEquals(readMsrAs(vm, "host", MSR_KVM_PV_EOI_EN), WORD | 1n);
 });
 
 /** The Linux guest's PV EOI (kvm_guest_apic_eoi_write): test_and_clear bit 0, else a real EOI. */
@@ -215,10 +199,10 @@ Deno.test("RESET and INIT zero PV_EOI_EN with an in-kernel LAPIC (kvm_lapic_rese
   for (const kind of ["reset", "init"] as const) {
     await t.step(kind, () => {
       const vm = machine();
-      assertEquals(write(vm, "guest", WORD | 1n), "ok");
+      assertEquals(writeMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN, WORD | 1n), "ok");
       vm.resetVcpu(0, kind);
-      assertEquals(read(vm, "guest"), 0n);
-      assertEquals(read(vm, "host"), 0n);
+      assertEquals(readMsrAs(vm, "guest", MSR_KVM_PV_EOI_EN), 0n);
+      assertEquals(readMsrAs(vm, "host", MSR_KVM_PV_EOI_EN), 0n);
     });
   }
 });

@@ -9,37 +9,20 @@ import {
   MSR_KVM_STEAL_TIME,
   readKvmStealTime,
 } from "@pvkit/abi";
-import type { MsrInitiator } from "@pvkit/machine";
-import { EmuMachine, type EmuOptions, type EmuVcpu } from "@pvkit/emu";
+import {
+  EmuMachine,
+  type EmuOptions,
+  type EmuVcpu,
+  kvmFeaturesWithout,
+  readMsrAs,
+  writeMsrAs,
+} from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
 
 const MACHINE = { cpu: "host", machine: "q35,kernel-irqchip=split", host: "linux-6.12" };
 
 function machine(options: EmuOptions = {}, smp = 1): EmuMachine {
   return EmuMachine.create(compose({ ...MACHINE, smp }), options);
-}
-
-/** The KVM leaf EAX of MACHINE with `bit` cleared (for enforcement with the bit absent). */
-function featuresWithout(bit: number): number {
-  return (Number(compose({ ...MACHINE, smp: 1 }).leaves["0x40000001"].eax) & ~(1 << bit)) >>> 0;
-}
-
-/** Runs `fn` as guest code on vCPU `index` (the others do nothing) and returns its result. */
-function onGuest<T>(vm: EmuMachine, fn: (cpu: EmuVcpu) => T, index = 0): T {
-  return vm.runOn(index, fn);
-}
-
-function write(vm: EmuMachine, by: MsrInitiator, value: bigint): "ok" | "gp" {
-  if (by === "host") return vm.setMsr(0, MSR_KVM_STEAL_TIME, value) === 1 ? "ok" : "gp";
-  return onGuest(vm, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, value).kind);
-}
-
-function read(vm: EmuMachine, by: MsrInitiator): bigint | "gp" {
-  if (by === "host") return vm.getMsr(0, MSR_KVM_STEAL_TIME) ?? "gp";
-  return onGuest(vm, (cpu) => {
-    const r = cpu.rdmsr(MSR_KVM_STEAL_TIME);
-    return r.kind === "value" ? r.value : "gp";
-  });
 }
 
 /** Where vCPU i keeps its record in these tests (64-byte aligned, zeroed RAM). */
@@ -78,11 +61,11 @@ Deno.test("STEAL_TIME writes: b5:1 set is #GP, anything else is stored raw (spec
       for (const { what, value, result } of WRITES) {
         await t.step(`${name}, ${by}: ${what} → ${result}`, () => {
           const vm = machine(options);
-          assertEquals(write(vm, by, 0x40n), "ok"); // a previous value
-          assertEquals(write(vm, by, value), result);
-          assertEquals(read(vm, by), result === "ok" ? value : 0x40n);
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_STEAL_TIME, 0x40n), "ok"); // a previous value
+          assertEquals(writeMsrAs(vm, by, MSR_KVM_STEAL_TIME, value), result);
+          assertEquals(readMsrAs(vm, by, MSR_KVM_STEAL_TIME), result === "ok" ? value : 0x40n);
           assertEquals(
-            read(vm, by === "guest" ? "host" : "guest"),
+            readMsrAs(vm, by === "guest" ? "host" : "guest", MSR_KVM_STEAL_TIME),
             result === "ok" ? value : 0x40n,
           );
         });
@@ -94,21 +77,21 @@ Deno.test("STEAL_TIME writes: b5:1 set is #GP, anything else is stored raw (spec
 Deno.test("STEAL_TIME with enforcement on and bit 5 absent (spec §2 gate failure, §7)", async (t) => {
   const options = {
     enforcePvCpuid: true,
-    cpuid: [{ leaf: 0x40000001, eax: featuresWithout(KVM_FEATURE_STEAL_TIME) }],
+    cpuid: [kvmFeaturesWithout(compose(MACHINE), KVM_FEATURE_STEAL_TIME)],
   };
   await t.step("guest RDMSR and WRMSR #GP, even a write of 0", () => {
     const vm = machine(options);
-    assertEquals(read(vm, "guest"), "gp");
-    assertEquals(write(vm, "guest", 0n), "gp");
-    assertEquals(write(vm, "guest", recordGpa(0) | 1n), "gp");
+    assertEquals(readMsrAs(vm, "guest", MSR_KVM_STEAL_TIME), "gp");
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_STEAL_TIME, 0n), "gp");
+    assertEquals(writeMsrAs(vm, "guest", MSR_KVM_STEAL_TIME, recordGpa(0) | 1n), "gp");
   });
   await t.step("host read returns 0; only a host write of 0 succeeds", () => {
     const vm = machine(options);
-    assertEquals(read(vm, "host"), 0n);
-    assertEquals(write(vm, "host", 0n), "ok");
-    assertEquals(write(vm, "host", recordGpa(0) | 1n), "gp");
+    assertEquals(readMsrAs(vm, "host", MSR_KVM_STEAL_TIME), 0n);
+    assertEquals(writeMsrAs(vm, "host", MSR_KVM_STEAL_TIME, 0n), "ok");
+    assertEquals(writeMsrAs(vm, "host", MSR_KVM_STEAL_TIME, recordGpa(0) | 1n), "gp");
     // Nothing was enabled: the record stays untouched.
-    onGuest(vm, (cpu) => cpu.out(0x80, 1, 0));
+    vm.runOn(0, (cpu) => cpu.out(0x80, 1, 0));
     assertEquals(readKvmStealTime(vm.memory, recordGpa(0)).version, 0);
   });
 });
@@ -121,13 +104,13 @@ Deno.test("steal_time selftest, x86 part (peer-tests A2), on 4 vCPUs one after a
     const gpa = recordGpa(i);
     assertEquals(vm.setMsr(i, MSR_KVM_STEAL_TIME, gpa | 1n), 1); // case 2
     let before: KvmStealTime | undefined;
-    onGuest(vm, (cpu) => {
+    vm.runOn(i, (cpu) => {
       const msr = cpu.rdmsr(MSR_KVM_STEAL_TIME);
       assertEquals(msr.kind === "value" && msr.value, gpa | 1n); // case 3
       cpu.zero(gpa, 64);
       cpu.out(0xf4, 1, 0); // exit to the host once
       before = guestRecord(cpu, gpa);
-    }, i);
+    });
     // Case 4: version even, flags 0, preempted 0.
     assertEquals([before!.version % 2, before!.flags, before!.preempted], [0, 0, 0]);
     assert(before!.steal <= vm.vcpus[i].runDelay); // case 5
@@ -187,7 +170,7 @@ Deno.test("a torn (odd) version in guest memory is bumped to even before the upd
   const gpa = recordGpa(0);
   vm.memory.writeU32(gpa + BigInt(KVM_STEAL_TIME_OFFSETS.version), 7);
   vm.memory.writeU64(gpa, 1000n); // the guest did not zero it: accumulation starts from here
-  const rec = onGuest(vm, (cpu) => {
+  const rec = vm.runOn(0, (cpu) => {
     cpu.wrmsr(MSR_KVM_STEAL_TIME, gpa | 1n);
     return guestRecord(cpu, gpa);
   });
@@ -253,10 +236,10 @@ Deno.test("RESET and INIT zero STEAL_TIME and stop the updates (spec §2 reset)"
     await t.step(kind, () => {
       const vm = machine();
       const gpa = recordGpa(0);
-      onGuest(vm, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, gpa | 1n));
+      vm.runOn(0, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, gpa | 1n));
       const version = readKvmStealTime(vm.memory, gpa).version;
       vm.resetVcpu(0, kind);
-      assertEquals(read(vm, "host"), 0n);
+      assertEquals(readMsrAs(vm, "host", MSR_KVM_STEAL_TIME), 0n);
       vm.run([function* (cpu) {
         yield { kind: "preempt", ns: 100_000 };
         cpu.out(0x80, 1, 0);
@@ -264,7 +247,7 @@ Deno.test("RESET and INIT zero STEAL_TIME and stop the updates (spec §2 reset)"
       const rec = readKvmStealTime(vm.memory, gpa);
       assertEquals([rec.version, rec.preempted], [version, 0]);
       // last_steal survived the reset: re-enabling reports the 100 µs waited meanwhile.
-      const steal = onGuest(vm, (cpu) => {
+      const steal = vm.runOn(0, (cpu) => {
         cpu.wrmsr(MSR_KVM_STEAL_TIME, gpa | 1n);
         return guestRecord(cpu, gpa).steal;
       });
@@ -341,7 +324,7 @@ Deno.test("the preempted byte (spec §3, kvm_steal_time_set_preempted)", async (
   });
   await t.step("written once: the host does not mark it again before the next update", () => {
     const vm = machine();
-    onGuest(vm, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, recordGpa(0) | 1n));
+    vm.runOn(0, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, recordGpa(0) | 1n));
     const vcpu = vm.vcpus[0];
     vcpu.put(true);
     assertEquals(vm.memory.readU8(recordGpa(0) + 16n), KVM_VCPU_PREEMPTED);
@@ -355,7 +338,7 @@ Deno.test("the preempted byte (spec §3, kvm_steal_time_set_preempted)", async (
   });
   await t.step("a plain store of 0x01: a FLUSH_TLB request already there is overwritten", () => {
     const vm = machine();
-    onGuest(vm, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, recordGpa(0) | 1n));
+    vm.runOn(0, (cpu) => cpu.wrmsr(MSR_KVM_STEAL_TIME, recordGpa(0) | 1n));
     vm.memory.writeU8(recordGpa(0) + 16n, KVM_VCPU_FLUSH_TLB);
     vm.vcpus[0].put(true);
     assertEquals(vm.memory.readU8(recordGpa(0) + 16n), KVM_VCPU_PREEMPTED);
@@ -370,7 +353,7 @@ Deno.test("the entry after a preemption: xchg and flush with bit 9, a plain 0 wi
       name: "enforcement on, bit 9 absent",
       options: {
         enforcePvCpuid: true,
-        cpuid: [{ leaf: 0x40000001, eax: featuresWithout(KVM_FEATURE_PV_TLB_FLUSH) }],
+        cpuid: [kvmFeaturesWithout(compose(MACHINE), KVM_FEATURE_PV_TLB_FLUSH)],
       },
       flushes: 0,
     },
