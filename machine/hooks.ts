@@ -125,8 +125,14 @@ export interface VcpuLifecycleHook {
   onPut?(vcpu: VcpuContext, preempted: boolean): void;
   /** The vCPU executes HLT; return true if it must not block (e.g. pv_unhalted is set). */
   onHalt?(vcpu: VcpuContext): boolean;
-  /** The vCPU became runnable (woken from HLT). */
+  /** The vCPU became runnable (woken from HLT, or from a hold of {@linkcode holdsEntry}). */
   onRunnable?(vcpu: VcpuContext): void;
+  /**
+   * Asked before the vCPU enters the guest again: true holds it off its CPU, blocked as in HLT
+   * (woken by a kick or an interrupt it can take), without being halted. KVM's artificial
+   * async-PF halt (KVM_REQ_APF_HALT, vcpu->arch.apf.halted) works this way.
+   */
+  holdsEntry?(vcpu: VcpuContext): boolean;
   /** The vCPU is reset. */
   onReset?(vcpu: VcpuContext, kind: ResetKind): void;
   /** The VMM issued an ioctl that concerns this vCPU; return false to make it fail (EINVAL). */

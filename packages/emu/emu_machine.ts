@@ -99,6 +99,8 @@ export class EmuMachine implements VmContext {
     read: () => MSR_GP,
     write: () => MSR_GP,
   };
+  /** The lifecycle hooks that can hold a vCPU off its CPU (asked before every entry). */
+  #holds: VcpuLifecycleHook[] = [];
 
   private constructor(composed: ComposedMachine, options: EmuOptions) {
     if (!composed.ok || !composed.vcpus) {
@@ -126,6 +128,7 @@ export class EmuMachine implements VmContext {
     }
     this.vcpus = vcpus;
     this.#installPlugins();
+    this.#holds = this.hooks.lifecycle.filter((h) => h.holdsEntry !== undefined);
     this.#dispatch = compileMsrDispatch(this.hooks.msrs);
     for (const vcpu of vcpus) {
       vcpu.setEnforcePvCpuid(this.options.enforcePvCpuid);
@@ -398,6 +401,10 @@ export class EmuMachine implements VmContext {
         continue;
       }
       this.#block(vcpu, block, deadlines, barriers, barrierSize);
+      if (vcpu.state === "runnable" && this.#entryHeld(vcpu)) {
+        vcpu.state = "held"; // blocked like HLT until a kick or an interrupt (vcpu_block)
+        this.scheduler.release(vcpu);
+      }
       if (vcpu.state === "runnable") this.scheduler.maybeSwitch(vcpu);
     }
     const blocked = this.vcpus.filter((v) => iterators.has(v) && v.state !== "done").map((v) =>
@@ -406,6 +413,12 @@ export class EmuMachine implements VmContext {
     let endNs = 0n;
     for (const v of this.vcpus) if (v.clock > endNs) endNs = v.clock;
     return { endNs, blocked, steps };
+  }
+
+  /** Whether a plugin holds `vcpu` off its CPU before its next entry. */
+  #entryHeld(vcpu: EmuVcpu): boolean {
+    for (const hook of this.#holds) if (hook.holdsEntry!(vcpu)) return true;
+    return false;
   }
 
   #block(

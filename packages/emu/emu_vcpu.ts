@@ -23,7 +23,7 @@ import { type ExitCounts, newExitCounts } from "./exits.ts";
 import { LocalApic } from "./local_apic.ts";
 
 /** Where a vCPU is in its life. */
-export type VcpuState = "runnable" | "halted" | "barrier" | "wait-irq" | "done";
+export type VcpuState = "runnable" | "halted" | "held" | "barrier" | "wait-irq" | "done";
 
 /** A fault delivered to the guest by an instruction. */
 export type GuestFaultKind = "GP" | "UD";
@@ -144,9 +144,9 @@ export class EmuVcpu implements VcpuContext {
     return this.state === "halted";
   }
 
-  /** Makes a halted vCPU runnable (kvm_vcpu_kick wakes a vCPU blocked in HLT). */
+  /** Makes a blocked vCPU runnable (kvm_vcpu_kick wakes a vCPU blocked in HLT or held off). */
   kick(): void {
-    if (this.state === "halted" || this.state === "wait-irq") {
+    if (this.state === "halted" || this.state === "held" || this.state === "wait-irq") {
       this.vm.scheduler.wake(this, this.vm.now);
     }
   }

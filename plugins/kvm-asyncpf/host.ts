@@ -137,8 +137,8 @@ function checkCompletion(vcpu: VcpuContext, st: AsyncPfState): void {
  * token) and can run something else; `"halt"` when KVM would instead hold the vCPU in an
  * artificial halt until the page is in: async PF not enabled (b0 and b3), CPL 0 without
  * SEND_ALWAYS, the area unmapped, or `gfn` already being brought in (a double fault). The
- * backend keeps a halted vCPU off its CPU until {@linkcode completeAsyncPageFault} or an
- * interrupt wakes it. The fault's token is {@linkcode asyncPageFaultToken}.
+ * plugin then holds the vCPU off its CPU (the `holdsEntry` lifecycle hook) from its next entry
+ * until {@linkcode completeAsyncPageFault} or an interrupt it can take wakes it. The fault's token is {@linkcode asyncPageFaultToken}.
  *
  * @example
  * ```ts
@@ -200,6 +200,9 @@ export function completeAsyncPageFault(vcpu: VcpuContext, token: number): boolea
   const first = st.done.length === 0;
   st.done.push(work);
   if (first) presentQueued(vcpu, st);
+  // async_pf_execute ends with __kvm_vcpu_wake_up whatever else happened: a blocked vCPU (HLT
+  // or the artificial halt) sees the done queue as an event and becomes runnable.
+  vcpu.kick();
   return true;
 }
 
@@ -316,6 +319,10 @@ export function createKvmAsyncpfHooks(_environment: PluginEnvironment): PluginHo
       // Any wake-up of a blocked vCPU ends the artificial halt (vcpu_block).
       onRunnable(vcpu) {
         asyncPfState(vcpu).halted = false;
+      },
+      // KVM_REQ_APF_HALT: the vCPU does not re-enter the guest; it blocks until woken.
+      holdsEntry(vcpu) {
+        return asyncPfState(vcpu).halted;
       },
       // kvm_vcpu_reset (RESET and INIT): ASYNC_PF_EN ← 0, queues and hash cleared, halt ended.
       onReset(vcpu) {

@@ -378,7 +378,7 @@ Deno.test("a second fault on a page in flight halts and keeps the first token", 
   assertEquals(vm.vcpus[0].pageFaults.length, 1);
 });
 
-Deno.test("a halted vCPU: the completion makes it runnable without a 'page ready'", () => {
+Deno.test("a halted vCPU is held off its CPU; the completion wakes it without a 'page ready'", () => {
   const vm = machine({}, 2);
   let token = 0;
   const seen: unknown[] = [];
@@ -388,17 +388,19 @@ Deno.test("a halted vCPU: the completion makes it runnable without a 'page ready
       assertEquals(asyncPageFault(cpu, 0x42n), "halt"); // CPL 0, no SEND_ALWAYS
       token = asyncPageFaultToken(cpu, 0x42n)!;
       seen.push(asyncPfHalted(cpu));
-      yield { kind: "hlt" }; // the backend blocks the vCPU (KVM_REQ_APF_HALT)
-      seen.push(asyncPfHalted(cpu));
+      const faultedAt = cpu.clock;
+      yield { kind: "yield" }; // no HLT: the plugin holds the vCPU off (KVM_REQ_APF_HALT)
+      seen.push(asyncPfHalted(cpu), cpu.clock >= faultedAt + 50_000n); // held until the completion
       exitAndEnter(cpu);
       seen.push(Number(cpu.load64(AREA + 4n, 4)), asyncPfState(cpu).done.length);
     },
     function* () {
       yield { kind: "spin", ns: 100_000 };
-      seen.push(completeAsyncPageFault(vm.vcpus[0], token)); // the page is in: kick vCPU 0
+      seen.push(vm.vcpus[0].state);
+      seen.push(completeAsyncPageFault(vm.vcpus[0], token)); // the page is in: wake vCPU 0
     },
   ]);
-  assertEquals(seen, [true, true, false, 0, 0]);
+  assertEquals(seen, [true, "held", true, false, true, 0, 0]);
   assertEquals(vm.vcpus[0].delivered, [VECTOR]); // only the 'wake all'
 });
 
@@ -474,4 +476,32 @@ Deno.test("several vCPUs keep separate queues and tokens", () => {
   assertEquals(vm.vcpus.map((v) => Number(v.pageFaults[0].cr2)), [0x1000, 0x1001, 0x1002]);
   for (const v of vm.vcpus) assert(completeAsyncPageFault(v, Number(v.pageFaults[0].cr2)));
   assertEquals(completeAsyncPageFault(vm.vcpus[0], 0x1001), false);
+});
+
+Deno.test("a completion wakes a held vCPU even while a 'page ready' is pending (async_pf_execute)", () => {
+  const vm = machine({}, 2);
+  const seen: unknown[] = [];
+  let tokens: number[] = [];
+  vm.run([
+    function* (cpu) {
+      cpu.sti();
+      cpu.wrmsr(MSR_KVM_ASYNC_PF_INT, BigInt(VECTOR));
+      cpu.wrmsr(MSR_KVM_ASYNC_PF_EN, LINUX_ENABLE);
+      exitAndEnter(cpu); // 'wake all' delivered and not ACKed: pageready_pending stays set
+      seen.push(asyncPfState(cpu).pageReadyPending);
+      cpu.cpl = 3;
+      assertEquals(asyncPageFault(cpu, 0x7n), "async");
+      cpu.cpl = 0;
+      assertEquals(asyncPageFault(cpu, 0x8n), "halt"); // CPL 0, no SEND_ALWAYS
+      tokens = [asyncPageFaultToken(cpu, 0x7n)!, asyncPageFaultToken(cpu, 0x8n)!];
+      yield { kind: "yield" };
+      seen.push(asyncPfHalted(cpu), asyncPfState(cpu).pageReadyPending, cpu.clock >= 50_000n);
+    },
+    function* () {
+      yield { kind: "spin", ns: 50_000 };
+      seen.push(vm.vcpus[0].state);
+      completeAsyncPageFault(vm.vcpus[0], tokens[1]); // first on the done queue: no kick, a wake
+    },
+  ]);
+  assertEquals(seen, [true, "held", false, true, true]);
 });
