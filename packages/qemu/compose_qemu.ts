@@ -199,7 +199,11 @@ function composeChecked(
   }
 
   // -smp and the machine's limit.
-  const topology: SmpTopology = parseSmpOption(String(line.smp ?? "1"), type.preferSockets);
+  const topology: SmpTopology = parseSmpOption(String(line.smp ?? "1"), {
+    preferSockets: type.preferSockets,
+    zero: dialect.smpZero,
+    warn: (message) => early.push(message),
+  });
   report({ smp: topology.cpus });
   if (topology.maxCpus > type.maxCpus) {
     throw new QemuOptionError(

@@ -11,6 +11,7 @@ import flagsJson from "./data/cpu-flags.json" with { type: "json" };
 import modelsJson from "./data/cpu-models.json" with { type: "json" };
 import propertiesJson from "./data/cpu-properties.json" with { type: "json" };
 import machinesJson from "./data/machine-types.json" with { type: "json" };
+import type { SmpZeroPolicy } from "./smp_option.ts";
 
 /** The QEMU versions pvkit can reproduce: the 7.2 reference binary, and current QEMU (10.2). */
 export type QemuVersion = "7.2" | "current";
@@ -79,6 +80,8 @@ export interface QemuDialect {
   readonly apicIdX2apicCheck: boolean;
   /** Whether `x86_cpus_init` fails >255 APIC IDs without an in-kernel irqchip (7.2). */
   readonly x2apicNeedsInKernelIrqchip: boolean;
+  /** An explicit 0 in `-smp`: an error (9.0+) or a deprecation warning (7.2). */
+  readonly smpZero: SmpZeroPolicy;
   /** Modelled features TCG can provide in this version. */
   readonly tcgFeatures: readonly string[];
   /** Resolves a machine type name (aliases included); undefined if QEMU rejects it. */
@@ -198,6 +201,7 @@ function buildDialect(version: QemuVersion): QemuDialect {
     cpuidNotation: version === "7.2" ? "legacy" : "bracketed",
     apicIdX2apicCheck: version !== "7.2",
     x2apicNeedsInKernelIrqchip: version === "7.2",
+    smpZero: version === "7.2" ? "warn" : "error",
     // TCG gained x2APIC after 7.2 (tests/qemu72: tcg-x2apic-on warns).
     tcgFeatures: version === "7.2" ? [] : ["x2apic"],
     resolveMachine,

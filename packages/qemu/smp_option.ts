@@ -21,11 +21,28 @@ const SMP_KEYS = [
   "drawers",
 ];
 
+/** How a QEMU version treats an explicit 0 (`-smp 0`, `sockets=0`): an error (9.0+) or a warning. */
+export type SmpZeroPolicy = "error" | "warn";
+
+/** Options of {@linkcode parseSmpOption}. */
+export interface SmpParseOptions {
+  /** Machine types 6.1 and older fill sockets first. */
+  readonly preferSockets?: boolean;
+  /** An explicit 0: an error (QEMU 9.0 and later, the default) or a warning (6.2 to 8.2). */
+  readonly zero?: SmpZeroPolicy;
+  /** Receives QEMU's warning texts. */
+  readonly warn?: (message: string) => void;
+}
+
 /**
  * Parses `-smp` and fills in the topology: with only a CPU count, current machine types put all
  * vCPUs in one socket as cores (`prefer_sockets` is false for pc/q35 6.2 and later).
  *
- * @param preferSockets true for machine types 6.1 and older, which fill sockets first
+ * An explicit 0 (`cpus=0`, `sockets=0`…) is QEMU's "Invalid CPU topology" error since 9.0; 6.2
+ * to 8.2 warned ("Deprecated CPU topology (considered invalid)") and treated it as omitted
+ * (hw/core/machine-smp.c).
+ *
+ * @param options `preferSockets` (machine types 6.1 and older), the zero policy, a warning sink
  * @throws {QemuOptionError} with QEMU's text for a malformed or inconsistent topology
  * @example
  * ```ts
@@ -34,7 +51,8 @@ const SMP_KEYS = [
  * // { cpus: 4, maxCpus: 8, sockets: 1, dies: 1, cores: 8, threads: 1 }
  * ```
  */
-export function parseSmpOption(text: string, preferSockets = false): SmpTopology {
+export function parseSmpOption(text: string, options: SmpParseOptions = {}): SmpTopology {
+  const preferSockets = options.preferSockets ?? false;
   const values: Record<string, number> = {};
   for (const { key, value } of parseOptionList(text, "cpus")) {
     if (!SMP_KEYS.includes(key)) throw new QemuOptionError(`Parameter 'smp.${key}' is unexpected`);
@@ -42,6 +60,16 @@ export function parseSmpOption(text: string, preferSockets = false): SmpTopology
       throw new QemuOptionError(`Parameter 'smp.${key}' expects integer`);
     }
     values[key] = Number(value);
+  }
+  if (Object.values(values).includes(0)) {
+    const reason = "CPU topology parameters must be greater than zero";
+    if ((options.zero ?? "error") === "error") {
+      throw new QemuOptionError(
+        `Invalid CPU topology: ${reason}`,
+        "omit the parameter (QEMU computes it) or give it a value of 1 or more",
+      );
+    }
+    options.warn?.(`Deprecated CPU topology (considered invalid): ${reason}`);
   }
   for (const key of ["clusters", "books", "drawers"]) {
     if ((values[key] ?? 1) > 1) {

@@ -11,7 +11,7 @@ Deno.test("-smp N is one socket of N cores on current machine types, N sockets o
     cores: 4,
     threads: 1,
   });
-  assertEquals(parseSmpOption("4", true), {
+  assertEquals(parseSmpOption("4", { preferSockets: true }), {
     cpus: 4,
     maxCpus: 4,
     sockets: 4,
@@ -40,4 +40,20 @@ Deno.test("QEMU's topology errors (texts checked against QEMU 7.2)", () => {
     const e = assertThrows(() => parseSmpOption(text), QemuOptionError);
     assertEquals((e as Error).message, message);
   }
+});
+
+Deno.test("an explicit 0: QEMU 9.0+ refuses it, 6.2 to 8.2 warned and treated it as omitted", () => {
+  for (const text of ["0", "4,sockets=0", "4,maxcpus=0", "2,threads=0"]) {
+    const e = assertThrows(() => parseSmpOption(text), QemuOptionError);
+    assertEquals(
+      (e as Error).message,
+      "Invalid CPU topology: CPU topology parameters must be greater than zero",
+    );
+  }
+  const warnings: string[] = [];
+  const topology = parseSmpOption("4,sockets=0", { zero: "warn", warn: (m) => warnings.push(m) });
+  assertEquals([topology.cpus, topology.sockets, topology.cores], [4, 1, 4]);
+  assertEquals(warnings, [
+    "Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero",
+  ]);
 });
