@@ -127,10 +127,9 @@ export function beginPvclockUpdate(mem: GuestMemory, versionGpa: Gpa): number {
  * ```
  */
 export function endPvclockUpdate(mem: GuestMemory, versionGpa: Gpa, oddVersion: number): number {
-  // [X] kvm_setup_guest_pvclock: after the struct, version +1 (even).
-  const v = (oddVersion + 1) >>> 0;
-  mem.writeU32(versionGpa, v);
-  return v;
+  // [X] kvm_setup_guest_pvclock: after the struct, version +1 (even): the same last step as
+  // steal time and the wall clock.
+  return endSeqUpdate(mem, versionGpa, oddVersion);
 }
 
 /**

@@ -12,6 +12,7 @@
 
 import type { Expectation, Probe, ProbeRun, Step, StepOp, StepResult } from "./types.ts";
 import { formatValue, toUnsigned } from "./values.ts";
+import { resultWidth } from "./result_width.ts";
 
 /** How one clause fared: passed, failed, not checked because the step was skipped, or no result. */
 export type CheckStatus = "pass" | "fail" | "skipped" | "missing";
@@ -40,21 +41,6 @@ export interface ExpectationFailure {
   readonly expected: string;
   /** What happened. */
   readonly actual: string;
-}
-
-/** The width, in bits, a step's result is compared in. */
-function widthOf(step: Step): number {
-  switch (step.op) {
-    case "cpuid":
-      return 32;
-    case "hypercall":
-      return step.mode === "32" ? 32 : 64;
-    case "read":
-    case "in":
-      return step.size * 8;
-    default:
-      return 64;
-  }
 }
 
 /** A value in the step's width; a hypercall return also shows as signed when negative. */
@@ -121,7 +107,7 @@ interface Clause {
 }
 
 function clausesOf(step: Step, expect: Expectation): Clause[] {
-  const bits = widthOf(step);
+  const bits = resultWidth(step);
   const field = step.op === "hypercall" ? "ret" : "value";
   const signed = step.op === "hypercall";
   const fmt = (v: bigint): string => show(v, bits, signed);
@@ -224,7 +210,7 @@ export function checkStep(step: Step, result: StepResult | undefined): Expectati
   if (wrong !== undefined) {
     return [{ expected: `a ${step.op} result`, actual: wrong, status: "fail" }];
   }
-  const bits = widthOf(step);
+  const bits = resultWidth(step);
   const actual = describeResult(result, bits);
   const checks: ExpectationCheck[] = [];
   if ("skipped" in result) {

@@ -35,6 +35,7 @@ import type {
 } from "./types.ts";
 import { STEP_OPS } from "./types.ts";
 import { parseMemorySize, parseProbeValue, toUnsigned } from "./values.ts";
+import { resultWidth } from "./result_width.ts";
 
 // Defaults, from the probe format.
 const DEFAULT_CPU = "host";
@@ -410,21 +411,6 @@ function parseOperands(
     case "cli":
     case "eoi":
       return { op };
-  }
-}
-
-/** The width, in bits, a step's result is compared in. */
-function resultWidth(step: Step): number {
-  switch (step.op) {
-    case "cpuid":
-      return 32;
-    case "hypercall":
-      return step.mode === "32" ? 32 : 64;
-    case "read":
-    case "in":
-      return step.size * 8;
-    default:
-      return 64;
   }
 }
 
