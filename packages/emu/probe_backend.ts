@@ -16,7 +16,7 @@ import type { GuestBlock } from "./guest_block.ts";
 export interface EmuProbeBackendOptions {
   /** The host profile the emulated KVM follows (default `linux-6.18`, this project's hosts). */
   readonly host?: string;
-  /** Plugins a probe may ask for by name in `machine.plugins`. */
+  /** Plugins a probe may ask for by name in `machine.plugins` (default: pvkit's opt-in plugins). */
   readonly plugins?: ReadonlyMap<string, PvPlugin>;
   /** CLOCK_REALTIME at VM creation (default: the real time then). */
   readonly wallClockEpochNs?: bigint;

@@ -64,7 +64,7 @@ import { KvmVmmExits, type PvMsrWriteObserver, USER_SPACE_MSR_REASONS } from "./
  * ```
  */
 export interface KvmProbeBackendOptions {
-  /** Plugins a probe may ask for by name in `machine.plugins`. */
+  /** Plugins a probe may ask for by name in `machine.plugins` (default: pvkit's opt-in plugins). */
   readonly plugins?: ReadonlyMap<string, PvPlugin>;
   /** The watchdog of the once-per-process hypercall detection (default 1000 ms). */
   readonly hypercallTimeoutMs?: number;

@@ -7,11 +7,13 @@
 import { type ComposedMachine, PvkitError, type PvPlugin } from "@pvkit/machine";
 import type { Probe } from "@pvkit/probe";
 import { compose } from "./compose.ts";
+import { optionalPlugins } from "./optional_plugins.ts";
 import type { QemuHost } from "@pvkit/qemu";
 
 /**
  * Composes `probe.machine` (its `-cpu`/`-machine`/`smp` and the plugins it names) for a
- * backend.
+ * backend. The plugins a probe may name are `options.plugins`, by default pvkit's opt-in
+ * plugins ({@linkcode optionalPlugins}: kvm-hc-map-gpa-range, kvm-migration-control).
  *
  * @throws {PvkitError} when the probe names a plugin the backend does not have
  * @example
@@ -32,12 +34,13 @@ export function composeProbeMachine(
 ): ComposedMachine {
   const m = probe.machine;
   const plugins = m.plugins.map((name) => {
-    const plugin = options.plugins?.get(name);
+    const available = options.plugins ?? optionalPlugins;
+    const plugin = available.get(name);
     if (!plugin) {
       throw new PvkitError(
         "unknown-plugin",
         `probe ${probe.name}: no plugin named "${name}" is available to the ${options.backend} backend`,
-        `available: ${[...(options.plugins?.keys() ?? [])].join(", ") || "none"}`,
+        `available: ${[...available.keys()].join(", ") || "none"}`,
       );
     }
     return plugin;
