@@ -3,13 +3,16 @@
  * (values replaced by other JSON types, out-of-range numbers and junk strings, keys deleted or
  * added, arrays truncated or grown). Every mutant either parses or fails with a ProbeError that
  * names where; one in 25 of those that parse also runs on the emulated backend, which either
- * reports or fails with pvkit's own error. Nothing else escapes.
+ * reports or fails with pvkit's own error. Where /dev/kvm is usable, 30 parsing mutants also
+ * run on KVM under the vCPU watchdog. Nothing else escapes.
  */
 
 import { assert } from "@std/assert";
 import { PvkitError } from "@pvkit/machine";
-import { parseProbe, ProbeError } from "@pvkit/probe";
+import { parseProbe, type Probe, ProbeError } from "@pvkit/probe";
 import { EmuProbeBackend } from "@pvkit/emu";
+import { probeKvm } from "@pvkit/kvm";
+import { KvmProbeBackend } from "@pvkit/kvm-probe";
 import { SplitMix64 } from "../packages/abi/_test_prng.ts";
 
 const MUTANTS = 20_000;
@@ -109,6 +112,52 @@ function mutate(root: Json, rng: SplitMix64): void {
       node[rng.pick(["extra", "steps", "expect", "vcpus", "machine", "value", "nr"])] = junk();
   }
 }
+
+/** `count` mutants that parse, from their own seed. */
+function parsingMutants(
+  bases: Json[],
+  seed: bigint,
+  count: number,
+): { text: string; probe: Probe }[] {
+  const rng = new SplitMix64(seed);
+  const out: { text: string; probe: Probe }[] = [];
+  while (out.length < count) {
+    const mutant = structuredClone(rng.pick(bases));
+    mutate(mutant, rng);
+    try {
+      out.push({ text: JSON.stringify(mutant), probe: parseProbe(mutant, "mutant.json") });
+    } catch (e) {
+      if (!(e instanceof ProbeError)) throw e;
+    }
+  }
+  return out;
+}
+
+const KVM = probeKvm();
+
+Deno.test({
+  name: KVM.usable
+    ? "30 mutated probes that parse run on KVM: a report or a pvkit error, never a hang"
+    : `30 mutated probes on KVM (skipped: /dev/kvm unusable: ${KVM.reason})`,
+  ignore: !KVM.usable,
+  permissions: "inherit",
+  sanitizeResources: false,
+  async fn() {
+    const backend = new KvmProbeBackend();
+    let reported = 0;
+    for (const { text, probe } of parsingMutants(await seeds(), 0x6b766dn, 30)) {
+      try {
+        await backend.run(probe, { timeoutMs: 2000 });
+        reported++;
+      } catch (e) {
+        if (!(e instanceof PvkitError)) {
+          throw new Error(`a mutant escaped the KVM backend: ${e}\n${text}`);
+        }
+      }
+    }
+    assert(reported > 0);
+  },
+});
 
 Deno.test({
   name:
