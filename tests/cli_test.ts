@@ -180,6 +180,13 @@ Deno.test("pvkit probe: 0 when expectations hold, 1 when one fails, 2 for a bad 
   assertEquals(failed.status, 2);
   assertStringIncludes(failed.err, "$.vcpus[0].steps[0].msr");
   assertEquals((await cli("probe", good, "--backend", "qemu")).status, 2);
+  assertEquals((await cli("probe", good, "--timeout", "2000")).status, 0);
+  assertEquals((await cli("probe", good, "--timeout=1_000")).status, 0);
+  for (const argv of [["probe", good, "--timeout", "0"], ["diff", good, "--timeout"]]) {
+    const r = await cli(...argv);
+    assertEquals(r.status, 2, argv.join(" "));
+    assertStringIncludes(r.err, "--timeout takes a positive integer, not");
+  }
   await Deno.remove(dir, { recursive: true });
 });
 

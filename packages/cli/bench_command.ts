@@ -5,6 +5,7 @@
  * @module
  */
 
+import { positiveIntegerOption } from "./integer_option.ts";
 import { PvkitError } from "@pvkit/machine";
 import { benchExits, type BenchExitsResult, probeKvm } from "@pvkit/kvm";
 import { bold, red, yellow } from "./colors.ts";
@@ -83,17 +84,6 @@ export function renderBenchExits(r: BenchExitsResult): string {
   ].join("\n");
 }
 
-function parseCount(flag: string, value: string | undefined): number {
-  const n = value === undefined ? NaN : Number(value.replaceAll("_", ""));
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new PvkitError(
-      "bad-cli-option",
-      `${flag} takes a positive integer, not ${value === undefined ? "nothing" : `"${value}"`}`,
-    );
-  }
-  return n;
-}
-
 /**
  * Runs `pvkit bench` with the arguments after the command name; returns the exit status
  * (0; 2 for bad options or an unusable `/dev/kvm`).
@@ -123,8 +113,8 @@ export async function benchCommand(argv: readonly string[], io: CliOutput): Prom
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const value = (): string | undefined => eq > 0 ? arg.slice(eq + 1) : rest[++i];
     if (flag === "--json") json = true;
-    else if (flag === "--count") count = parseCount(flag, value());
-    else if (flag === "--rounds") rounds = Math.min(parseCount(flag, value()), 100);
+    else if (flag === "--count") count = positiveIntegerOption(flag, value());
+    else if (flag === "--rounds") rounds = Math.min(positiveIntegerOption(flag, value()), 100);
     else {
       throw new PvkitError(
         "bad-cli-option",

@@ -7,7 +7,7 @@
  */
 
 import { diffProbeRuns, formatDifferences, type ProbeDifference } from "@pvkit/kvm-probe";
-import { loadProbeFile } from "@pvkit/probe";
+import { loadProbeFile, type ProbeRunOptions } from "@pvkit/probe";
 import { bold } from "./colors.ts";
 import { probeBackend } from "./probe_command.ts";
 
@@ -32,13 +32,16 @@ export interface ProbeFileDiff {
  * console.log(result.differences.filter((d) => d.significant).length); // 0
  * ```
  */
-export async function diffProbeFiles(files: readonly string[]): Promise<ProbeFileDiff[]> {
+export async function diffProbeFiles(
+  files: readonly string[],
+  options: ProbeRunOptions = {},
+): Promise<ProbeFileDiff[]> {
   const emu = probeBackend("emu");
   const kvm = probeBackend("kvm");
   const out: ProbeFileDiff[] = [];
   for (const file of files) {
     const probe = await loadProbeFile(file);
-    const differences = diffProbeRuns(probe, await emu.run(probe), await kvm.run(probe));
+    const differences = diffProbeRuns(probe, await emu.run(probe), await kvm.run(probe, options));
     out.push({ file, probe: probe.name, differences });
   }
   return out;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkExpectations, type ProbeBackend } from "@pvkit/probe";
+import { checkExpectations, type ProbeBackend, type ProbeRunOptions } from "@pvkit/probe";
 import { bold, green, red, stripColors, yellow } from "./colors.ts";
 import { featureProbes } from "./feature_probes.ts";
 
@@ -33,10 +33,13 @@ export interface FeatureRow {
  * console.log(rows.every((r) => r.passed));
  * ```
  */
-export async function runFeatureProbes(backend: ProbeBackend): Promise<FeatureRow[]> {
+export async function runFeatureProbes(
+  backend: ProbeBackend,
+  options: ProbeRunOptions = {},
+): Promise<FeatureRow[]> {
   const rows: FeatureRow[] = [];
   for (const { feature, probe, reading } of featureProbes) {
-    const run = await backend.run(probe);
+    const run = await backend.run(probe, options);
     const failures = checkExpectations(probe, run);
     const skips = run.vcpus.flatMap((v) => v.results).flatMap((r) =>
       "skipped" in r ? [r.skipped] : []

@@ -22,3 +22,4 @@ export * from "./probe_command.ts";
 export * from "./diff_command.ts";
 export * from "./feature_probes.ts";
 export * from "./feature_table.ts";
+export * from "./integer_option.ts";

@@ -1,5 +1,7 @@
 /**
- * `pvkit probe FILE... --backend emu [--json]`: runs probe programs and reports per vCPU.
+ * `pvkit probe FILE... [--backend emu|kvm] [--timeout MS] [--json]`: runs probe programs and
+ * reports per vCPU (`--timeout`: the vCPU watchdog on KVM; the emulated backend runs in virtual
+ * time and needs none).
  * Exit status: 0 when every expectation holds, 1 when one fails, 2 for a bad probe file.
  *
  * @module
@@ -16,6 +18,7 @@ import {
   probeExitStatus,
   type ProbeReport,
   probeReport,
+  type ProbeRunOptions,
 } from "@pvkit/probe";
 import { optionalPlugins } from "@pvkit/pvkit";
 
@@ -75,11 +78,12 @@ export interface ProbeCommandResult {
 export async function runProbeFiles(
   files: readonly string[],
   backend: ProbeBackend,
+  options: ProbeRunOptions = {},
 ): Promise<ProbeCommandResult> {
   const reports: ProbeReport[] = [];
   for (const file of files) {
     const probe = await loadProbeFile(file);
-    reports.push(probeReport(probe, await backend.run(probe)));
+    reports.push(probeReport(probe, await backend.run(probe, options)));
   }
   const failed = reports.some((r) => probeExitStatus(r) !== 0);
   return { reports, status: failed ? 1 : 0 };
