@@ -4,11 +4,17 @@
 import { assert, assertEquals, assertLess, assertRejects, assertThrows } from "@std/assert";
 import { PvkitError } from "@pvkit/machine";
 import { Assembler, HIMEM_START } from "@pvkit/x86";
-import { KvmSystem, runGuest, setupLongMode, VcpuRunner } from "./mod.ts";
+import { KvmSystem, type KvmVcpu, type KvmVm, runGuest, setupLongMode, VcpuRunner } from "./mod.ts";
 import { countOpenFds, expectKind, kvmTest } from "./_test_utils.ts";
 
-function spinner(): Assembler {
-  return new Assembler(HIMEM_START).movImm("eax", 1).out(0x10, "al").label("spin").jmp("spin");
+/** vCPU 0 of `vm` (with an in-kernel irqchip) in long mode: one port write, then an endless loop. */
+function spinningVcpu(vm: KvmVm): KvmVcpu {
+  vm.kvmCreateIrqchip();
+  const vcpu = vm.kvmCreateVcpu(0);
+  const code = new Assembler(HIMEM_START).movImm("eax", 1).out(0x10, "al").label("spin")
+    .jmp("spin");
+  setupLongMode(vcpu, vm.mapGuestRam(2 << 20), { code });
+  return vcpu;
 }
 
 kvmTest("runner: an `in` answered on the main thread reaches the guest", async () => {
@@ -31,9 +37,7 @@ kvmTest("runner: an `in` answered on the main thread reaches the guest", async (
 kvmTest("runner: the watchdog kicks an endless loop; the vCPU stays usable", async () => {
   using sys = KvmSystem.open();
   using vm = sys.kvmCreateVm();
-  vm.kvmCreateIrqchip();
-  const vcpu = vm.kvmCreateVcpu(0);
-  setupLongMode(vcpu, vm.mapGuestRam(2 << 20), { code: spinner() });
+  const vcpu = spinningVcpu(vm);
   using runner = await VcpuRunner.start(vcpu);
   assertEquals((await runner.run(1000)).kind, "io");
   const start = performance.now();
@@ -53,9 +57,7 @@ kvmTest(
   async () => {
     using sys = KvmSystem.open();
     using vm = sys.kvmCreateVm();
-    vm.kvmCreateIrqchip();
-    const vcpu = vm.kvmCreateVcpu(0);
-    setupLongMode(vcpu, vm.mapGuestRam(2 << 20), { code: spinner() });
+    const vcpu = spinningVcpu(vm);
     using runner = await VcpuRunner.start(vcpu);
     await runner.run(1000);
     const pending = runner.run(5000);
@@ -74,9 +76,7 @@ kvmTest(
 kvmTest("closing the VM while a guest spins stops the Worker without hanging", async () => {
   using sys = KvmSystem.open();
   const vm = sys.kvmCreateVm();
-  vm.kvmCreateIrqchip();
-  const vcpu = vm.kvmCreateVcpu(0);
-  setupLongMode(vcpu, vm.mapGuestRam(2 << 20), { code: spinner() });
+  const vcpu = spinningVcpu(vm);
   const runner = await VcpuRunner.start(vcpu);
   await runner.run(1000);
   const pending = runner.run(10_000);
