@@ -60,7 +60,7 @@ export class EmuProbeBackend implements ProbeBackend {
     const composed = composeProbeMachine(probe, {
       backend: "emulated",
       host: this.#options.host ?? "linux-6.18",
-      ...(this.#options.plugins ? { plugins: this.#options.plugins } : {}),
+      plugins: this.#options.plugins,
     });
     const vm = EmuMachine.create(composed, {
       memory: m.memory,

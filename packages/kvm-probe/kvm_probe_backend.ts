@@ -151,7 +151,7 @@ export class KvmProbeBackend implements ProbeBackend {
     const composed = composeProbeMachine(probe, {
       backend: "KVM",
       host: "kvm",
-      ...(this.#options.plugins ? { plugins: this.#options.plugins } : {}),
+      plugins: this.#options.plugins,
     });
     for (const e of composed.errors) notes.push(`composition: ${e}`);
     const irqchip = composed.machine.irqchip;

@@ -605,7 +605,10 @@ export interface BenchExitsResult {
   readonly usPerExit: number;
   /** Median µs per exit of the C loop, or null when there is none. */
   readonly baselineUsPerExit: number | null;
-  /** Median of the per-round ratios Deno/C (both loops of a round share the host's drift), or null. */
+  /**
+   * Median of the per-round ratios Deno/C ({@linkcode pairedRatio}: both loops of a round share
+   * the host's drift), or null.
+   */
   readonly ratio: number | null;
   /** How the Deno loop handles exits ({@linkcode EXIT_LOOP_PATH}). */
   readonly path: string;
@@ -646,9 +649,9 @@ export function pairedRatio(samples: readonly number[], baseline: readonly numbe
  * Measures port-I/O exit round trips: a warm-up, then `rounds` interleaved runs of
  * {@linkcode runExitLoop} and of the C baseline ({@linkcode runCExitLoop}, built once with
  * gcc), alternating which goes first, reporting medians and the median per-round ratio (this
- * project's hosts are noisy 2-CPU VMs). Without gcc the baseline
- * is null and `baselineUnavailable` says why. Throws {@linkcode PvkitError} when the Deno loop
- * times out or KVM fails.
+ * project's hosts are noisy 2-CPU VMs). Without gcc the baseline is null and
+ * `baselineUnavailable` says why. Throws {@linkcode PvkitError} when the Deno loop times out or
+ * KVM fails.
  *
  * @example
  * ```ts
@@ -706,9 +709,8 @@ export async function benchExits(options: BenchExitsOptions): Promise<BenchExits
   const baseline = unavailable === undefined && baselineSamplesUs.length > 0
     ? median(baselineSamplesUs)
     : null;
-  // The host's exit cost drifts between rounds by more than the Deno/C difference (nested
-  // 2-CPU VMs), and both loops of one round see the same drift: the ratio is therefore the
-  // median of the per-round ratios, not the ratio of the medians.
+  // The host's exit cost drifts between rounds by more than the Deno/C difference: the ratio
+  // is the median of the per-round ratios, not the ratio of the medians.
   const ratio = baseline === null ? null : pairedRatio(samplesUs, baselineSamplesUs);
   return {
     exits: count,

@@ -33,8 +33,8 @@ export function composeProbeMachine(
   },
 ): ComposedMachine {
   const m = probe.machine;
+  const available = options.plugins ?? optionalPlugins;
   const plugins = m.plugins.map((name) => {
-    const available = options.plugins ?? optionalPlugins;
     const plugin = available.get(name);
     if (!plugin) {
       throw new PvkitError(

@@ -138,7 +138,8 @@ function checkCompletion(vcpu: VcpuContext, st: AsyncPfState): void {
  * artificial halt until the page is in: async PF not enabled (b0 and b3), CPL 0 without
  * SEND_ALWAYS, the area unmapped, or `gfn` already being brought in (a double fault). The
  * plugin then holds the vCPU off its CPU (the `holdsEntry` lifecycle hook) from its next entry
- * until {@linkcode completeAsyncPageFault} or an interrupt it can take wakes it. The fault's token is {@linkcode asyncPageFaultToken}.
+ * until {@linkcode completeAsyncPageFault} or an interrupt it can take wakes it. The fault's
+ * token is {@linkcode asyncPageFaultToken}.
  *
  * @example
  * ```ts
