@@ -23,12 +23,15 @@ export interface KvmCpuidOptions {
   maxLeaf?: number;
   hypervisor?: boolean;
   mwait?: boolean;
+  /** CPUID.1:ECX bit 21 (X86_FEATURE_X2APIC). */
+  x2apic?: boolean;
 }
 
-/** A CPUID table: leaf 1 (hypervisor and MWAIT bits) and the KVM signature/feature leaves. */
+/** A CPUID table: leaf 1 (hypervisor, MWAIT, x2APIC bits) and the KVM signature/feature leaves. */
 export function kvmCpuid(o: KvmCpuidOptions = {}): Map<number, CpuidRegisters> {
   const base = o.base ?? 0x40000000;
-  const ecx1 = ((o.hypervisor ?? true) ? 1 << 31 : 0) | (o.mwait ? 1 << 3 : 0);
+  const ecx1 = ((o.hypervisor ?? true) ? 1 << 31 : 0) | (o.mwait ? 1 << 3 : 0) |
+    (o.x2apic ? 1 << 21 : 0);
   return new Map([
     [1, { eax: 0x000806f8, ebx: 0, ecx: ecx1 >>> 0, edx: 0 }],
     [base, { eax: o.maxLeaf ?? base + 1, ebx: 0x4b4d564b, ecx: 0x564b4d56, edx: 0x4d }],

@@ -36,6 +36,19 @@ import type { GuestCpu } from "./guest_cpu.ts";
 export const CPUID_1_ECX_MWAIT_BIT = 3; // SDM: CPUID.01H:ECX.MONITOR[bit 3]
 
 /**
+ * CPUID.1:ECX bit 21 (x2APIC): Linux's `X86_FEATURE_X2APIC`, which check_x2apic needs before
+ * try_to_enable_x2apic may turn x2APIC mode on.
+ *
+ * @example
+ * ```ts
+ * import { CPUID_1_ECX_X2APIC_BIT } from "@pvkit/guest";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(CPUID_1_ECX_X2APIC_BIT, 21);
+ * ```
+ */
+export const CPUID_1_ECX_X2APIC_BIT = 21; // SDM: CPUID.01H:ECX.x2APIC[bit 21]
+
+/**
  * What a Linux guest knows about its KVM host after detection: where the KVM leaves are,
  * the feature and hint words, and the two boot-time facts the predicates also read.
  *

@@ -4,13 +4,16 @@
  * TLB flush, I/O delay, spinlock kick/wait, clock and steal reads) to the chosen drivers, and
  * tears a vCPU down in Linux's order.
  *
- * Boot order on the boot CPU, as in Linux: detection; kvmclock_init (registers the boot
- * CPU's clock); kvm_guest_init (decides steal time, PV EOI, async PF, PV TLB flush, PV sched
- * yield); kvm_apic_init (PV IPI); kvm_smp_prepare_boot_cpu (kvm_guest_cpu_init: async PF,
- * PV EOI, steal time; then kvm_spinlock_init); cpuidle-haltpoll. A secondary CPU registers
- * its clock, runs kvm_guest_cpu_init, then haltpoll's online callback.
+ * Boot order on the boot CPU, as in Linux: detection (init_hypervisor_platform, skipped with
+ * `nopv`); kvmclock_init (registers the boot CPU's clock); check_x2apic; kvm_guest_init
+ * (decides steal time, PV EOI, async PF, PV TLB flush, PV sched yield);
+ * kvm_smp_prepare_boot_cpu (kvm_guest_cpu_init: async PF, PV EOI, steal time; then
+ * kvm_spinlock_init); timekeeping_init (kvm_get_wallclock writes the wall-clock MSR);
+ * try_to_enable_x2apic, then kvm_apic_init (PV IPI); the clocksource switch; cpuidle-haltpoll.
+ * A secondary CPU registers its clock, runs kvm_guest_cpu_init, then haltpoll's online
+ * callback. {@linkcode KvmGuest.kernelLog} holds the lines Linux prints on the way.
  *
- * Source: spec §6 ([G] kvm.c, [K] kvmclock.c, cpuidle-haltpoll.c).
+ * Source: spec §6 ([G] kvm.c, [K] kvmclock.c, cpuidle-haltpoll.c; apic.c, hypervisor.c).
  *
  * @module
  */
@@ -31,9 +34,15 @@ import {
 import type { FeatureDecision } from "./feature_decision.ts";
 import type { GuestBlock, GuestCpu } from "./guest_cpu.ts";
 import { decideHaltpoll, Haltpoll } from "./haltpoll.ts";
-import { detectKvm, type KvmGuestInfo, kvmParaHasFeature } from "./kvm_detect.ts";
-import { decideKvmclock, Kvmclock } from "./kvmclock.ts";
-import { decideMsiExtDestId } from "./msi.ts";
+import {
+  CPUID_1_ECX_X2APIC_BIT,
+  detectKvm,
+  type KvmGuestInfo,
+  kvmParaHasFeature,
+} from "./kvm_detect.ts";
+import { decideKvmclock, Kvmclock, type WallClockTime } from "./kvmclock.ts";
+import { KERNEL_LOG } from "./kernel_log.ts";
+import { tryToEnableX2apic, type X2apicSetup } from "./msi.ts";
 import { decidePvEoi, PvEoi } from "./pv_eoi.ts";
 import {
   CALL_FUNCTION_VECTOR,
@@ -105,6 +114,19 @@ export interface KvmGuestConfig {
   readonly possibleCpus: number;
   /** The boot CPU has MWAIT. Default: CPUID.1:ECX bit 3 of the boot CPU. */
   readonly mwait?: boolean;
+  /** The boot CPU has X86_FEATURE_X2APIC. Default: CPUID.1:ECX bit 21 of the boot CPU. */
+  readonly x2apic?: boolean;
+  /** Firmware left the APIC in x2APIC mode (IA32_APIC_BASE bit 10 at boot). Default false. */
+  readonly x2apicEnabledByFirmware?: boolean;
+  /** An IOMMU remaps interrupts in x2APIC mode (IRQ_REMAP_X2APIC_MODE). Default false. */
+  readonly interruptRemapping?: boolean;
+  /** `nox2apic`. */
+  readonly nox2apic?: boolean;
+  /**
+   * `nopv`: KVM is not set up as the hypervisor platform (no kvmclock, kvm_guest_init,
+   * kvm_apic_init or x2APIC hooks), though kvm_para_available() stays true (haltpoll).
+   */
+  readonly nopv?: boolean;
   /** `nopvspin`. */
   readonly nopvspin?: boolean;
   /** `no-kvmclock`. */
@@ -158,6 +180,7 @@ export interface OfflineOptions {
 }
 
 const NOT_KVM = "not running on KVM";
+const NOPV = "nopv: KVM is not set up as the hypervisor platform";
 
 /**
  * A Linux-like KVM guest. Call {@linkcode KvmGuest.boot} on the boot vCPU, then
@@ -191,7 +214,17 @@ export class KvmGuest {
   readonly config: KvmGuestConfig;
   /** Warnings from every driver (faulting MSR accesses, failed PV IPIs, …), in order. */
   readonly warnings: string[] = [];
+  /**
+   * The lines Linux ({@linkcode KERNEL_LOG_VERSION}) prints while this guest boots, in order,
+   * without timestamps.
+   */
+  readonly kernelLog: string[] = [];
   #info: KvmGuestInfo | undefined;
+  /** `info` when KVM is the hypervisor platform (its hooks installed), else undefined. */
+  #platform: KvmGuestInfo | undefined;
+  #x2apic: X2apicSetup | undefined;
+  #bootWallClock: WallClockTime | undefined;
+  #haltpollComplained = false;
   #booted = false;
   #decisions: FeatureDecision[] = [];
   readonly #online = new Map<number, GuestCpu>();
@@ -222,6 +255,17 @@ export class KvmGuest {
   /** What detection found, or `undefined` (before boot, or not on KVM). */
   get info(): KvmGuestInfo | undefined {
     return this.#info;
+  }
+
+  /** The x2APIC outcome of check_x2apic and try_to_enable_x2apic. Throws before boot. */
+  get x2apic(): X2apicSetup {
+    this.#requireBoot();
+    return this.#x2apic!;
+  }
+
+  /** The wall clock kvm_get_wallclock read at boot, or `undefined` without kvmclock. */
+  get bootWallClock(): WallClockTime | undefined {
+    return this.#bootWallClock;
   }
 
   /** One entry per PV feature: used or not, and why. Empty before boot. */
@@ -327,30 +371,93 @@ export class KvmGuest {
     const c = this.config;
     const info = detectKvm(cpu, { possibleCpus: c.possibleCpus, mwait: c.mwait });
     this.#info = info;
+    // [hypervisor.c] detect_hypervisor_vendor skips KVM with nopv: none of its init hooks run.
+    const platform = c.nopv ? undefined : info;
+    this.#platform = platform;
     const warnings = this.warnings;
     const maxReadAttempts = c.maxReadAttempts;
-    this.#kvmclock = new Kvmclock(info, { noKvmclock: c.noKvmclock, warnings, maxReadAttempts });
-    this.#steal = new StealTime(info, { warnings });
-    this.#pvEoi = new PvEoi(info, { warnings });
-    this.#asyncPf = new AsyncPf(info, {
+    this.#kvmclock = new Kvmclock(platform, {
+      noKvmclock: c.noKvmclock,
+      warnings,
+      maxReadAttempts,
+    });
+    this.#steal = new StealTime(platform, { warnings });
+    this.#pvEoi = new PvEoi(platform, { warnings });
+    this.#asyncPf = new AsyncPf(platform, {
       noKvmapf: c.noKvmapf,
       warnings,
       eoi: (vcpu) => void this.eoi(vcpu), // [G] ack_APIC_irq goes through apic->eoi
     });
-    this.#spinlock = new PvSpinlock(info, { nopvspin: c.nopvspin });
+    this.#spinlock = new PvSpinlock(platform, { nopvspin: c.nopvspin });
+    // cpuidle-haltpoll asks kvm_para_available(), which nopv does not change.
     this.#haltpoll = new Haltpoll(info, {
       force: c.haltpollForce,
       idleOverride: c.idleOverride,
       warnings,
     });
+    this.#x2apic = tryToEnableX2apic(platform, {
+      cpuHasX2apic: c.x2apic ?? ((cpu.cpuid(1).ecx >>> CPUID_1_ECX_X2APIC_BIT) & 1) === 1,
+      enabledByFirmware: c.x2apicEnabledByFirmware,
+      irqRemapX2apic: c.interruptRemapping,
+      nox2apic: c.nox2apic,
+      bootApicId: cpu.apicId(),
+    });
     this.#booted = true;
+    this.#decisions = this.#decide(info, platform);
+    this.#pvTlbFlush = this.uses("pv-tlb-flush");
+    this.#pvSchedYield = this.uses("pv-sched-yield");
+    this.#pvIpi = this.uses("pv-ipi");
+    this.#nopIoDelay = this.uses("nop-io-delay");
 
-    const kvmclock = decideKvmclock(info, c);
+    const log = this.kernelLog;
+    const x2apicLines = this.#x2apic.kernelLines;
+    log.push(...x2apicLines.setupNox2apic); // parse_early_param
+    if (platform !== undefined) log.push(KERNEL_LOG.detectHypervisorVendor);
+    // [K] kvmclock_init (init_platform): the boot CPU's clock first.
+    this.#online.set(cpu.index, cpu);
+    const msrs = this.#kvmclock.msrs;
+    if (msrs !== undefined) log.push(KERNEL_LOG.kvmclockInit(msrs.systemTime, msrs.wallClock));
+    this.#kvmclock.register(cpu, this.layout(cpu.index).pvclock);
+    log.push(...x2apicLines.checkX2apic); // setup_arch: check_x2apic
+    // [G] kvm_guest_init (guest_late_init, end of setup_arch).
+    if (this.#pvTlbFlush) log.push(KERNEL_LOG.pvTlbFlush);
+    if (this.#pvSchedYield) log.push(KERNEL_LOG.pvSchedYield);
+    // [G] kvm_smp_prepare_boot_cpu → kvm_guest_cpu_init, then kvm_spinlock_init.
+    this.#guestCpuInit(cpu);
+    if (platform !== undefined) {
+      log.push(KERNEL_LOG.kvmSpinlockInit(this.#spinlock.decision.reason));
+    }
+    // timekeeping_init → read_persistent_wall_and_boot_offset → kvm_get_wallclock.
+    if (this.#kvmclock.enabled) {
+      this.#bootWallClock = this.#kvmclock.wallClock(cpu, this.wallClockGpa);
+    }
+    // apic_intr_mode_init: enable_IR_x2apic → try_to_enable_x2apic; then apic_post_init.
+    log.push(...x2apicLines.tryToEnableX2apic);
+    if (this.#pvIpi) log.push(KERNEL_LOG.pvIpi); // [G] kvm_apic_init → kvm_setup_pv_ipi
+    // fs_initcall clocksource_done_booting: kvm-clock has the best rating registered so far.
+    if (this.#kvmclock.enabled) log.push(KERNEL_LOG.switchedToKvmClock);
+    // [cpuidle-haltpoll] haltpoll_cpu_online for each online CPU.
+    this.#haltpollEnable(cpu);
+    return this.#decisions;
+  }
+
+  /** Every feature's decision, in {@linkcode KvmGuest.decisions}' order. */
+  #decide(info: KvmGuestInfo | undefined, platform: KvmGuestInfo | undefined): FeatureDecision[] {
+    const c = this.config;
+    // With nopv, KVM is detected but its platform hooks never run.
+    const off = (feature: FeatureDecision["feature"]): FeatureDecision => ({
+      feature,
+      used: false,
+      reason: NOPV,
+    });
+    const onPlatform = (decide: () => FeatureDecision, feature: FeatureDecision["feature"]) =>
+      info !== undefined && platform === undefined ? off(feature) : decide();
+    const kvmclock = onPlatform(() => decideKvmclock(platform, c), "kvmclock");
     const stable: FeatureDecision = !kvmclock.used
       ? {
         feature: "kvmclock-stable-bit",
         used: false,
-        reason: info === undefined ? NOT_KVM : "kvmclock is off",
+        reason: info === undefined ? NOT_KVM : platform === undefined ? NOPV : "kvmclock is off",
       }
       : this.#kvmclock.validFlags !== 0
       ? {
@@ -363,48 +470,48 @@ export class KvmGuest {
         used: false,
         reason: "no KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (bit 24): every read is clamped",
       };
-    this.#nopIoDelay = kvmParaHasFeature(info, KVM_FEATURE_NOP_IO_DELAY);
-    const ioDelay: FeatureDecision = info === undefined
-      ? { feature: "nop-io-delay", used: false, reason: NOT_KVM }
-      : this.#nopIoDelay
-      ? {
-        feature: "nop-io-delay",
-        used: true,
-        reason: "KVM_FEATURE_NOP_IO_DELAY: io_delay is a no-op",
-      }
-      : { feature: "nop-io-delay", used: false, reason: "no KVM_FEATURE_NOP_IO_DELAY (bit 1)" };
-    const steal = decideStealTime(info, c);
-    const tlb = decidePvTlbFlush(info);
-    const yieldDecision = decidePvSchedYield(info);
-    const ipi = decidePvIpi(info);
-    this.#pvTlbFlush = tlb.used;
-    this.#pvSchedYield = yieldDecision.used;
-    this.#pvIpi = ipi.used;
-    this.#decisions = [
+    // [G] paravirt_ops_setup (kvm_guest_init): io_delay becomes a no-op with bit 1.
+    const ioDelay: FeatureDecision = onPlatform(
+      () =>
+        platform === undefined
+          ? { feature: "nop-io-delay", used: false, reason: NOT_KVM }
+          : kvmParaHasFeature(platform, KVM_FEATURE_NOP_IO_DELAY)
+          ? {
+            feature: "nop-io-delay",
+            used: true,
+            reason: "KVM_FEATURE_NOP_IO_DELAY: io_delay is a no-op",
+          }
+          : { feature: "nop-io-delay", used: false, reason: "no KVM_FEATURE_NOP_IO_DELAY (bit 1)" },
+      "nop-io-delay",
+    );
+    const x2apic = this.#x2apic!;
+    return [
       kvmclock,
       stable,
       ioDelay,
-      steal,
-      decidePvEoi(info),
-      decideAsyncPf(info, c),
-      tlb,
-      yieldDecision,
-      ipi,
-      this.#spinlock.decision,
+      onPlatform(() => decideStealTime(platform, c), "steal-time"),
+      onPlatform(() => decidePvEoi(platform), "pv-eoi"),
+      onPlatform(() => decideAsyncPf(platform, c), "async-pf"),
+      onPlatform(() => decidePvTlbFlush(platform), "pv-tlb-flush"),
+      onPlatform(() => decidePvSchedYield(platform), "pv-sched-yield"),
+      onPlatform(() => decidePvIpi(platform), "pv-ipi"),
+      onPlatform(() => this.#spinlock.decision, "pv-spinlock"),
       decideHaltpoll(info, { force: c.haltpollForce, idleOverride: c.idleOverride }),
       info === undefined
         ? { feature: "msi-ext-dest-id", used: false, reason: NOT_KVM }
-        : decideMsiExtDestId(info),
+        : platform === undefined
+        ? { feature: "msi-ext-dest-id", used: false, reason: `${NOPV} (${x2apic.reason})` }
+        : { feature: "msi-ext-dest-id", used: x2apic.virtExtDestId, reason: x2apic.reason },
     ];
+  }
 
-    // [K] kvmclock_init (init_platform): the boot CPU's clock first.
-    this.#online.set(cpu.index, cpu);
-    this.#kvmclock.register(cpu, this.layout(cpu.index).pvclock);
-    // [G] kvm_smp_prepare_boot_cpu → kvm_guest_cpu_init; kvm_spinlock_init decided above.
-    this.#guestCpuInit(cpu);
-    // [cpuidle-haltpoll] haltpoll_cpu_online for each online CPU.
+  /** haltpoll_cpu_online → arch_haltpoll_enable, with its one-time complaint in the log. */
+  #haltpollEnable(cpu: GuestCpu): void {
+    if (this.#haltpoll.loaded && !this.#haltpoll.active && !this.#haltpollComplained) {
+      this.#haltpollComplained = true; // pr_err_once
+      this.kernelLog.push(...KERNEL_LOG.archHaltpollEnableNoPollControl);
+    }
     this.#haltpoll.enable(cpu);
-    return this.#decisions;
   }
 
   /**
@@ -417,7 +524,7 @@ export class KvmGuest {
     this.#online.set(cpu.index, cpu);
     this.#kvmclock.register(cpu, this.layout(cpu.index).pvclock);
     this.#guestCpuInit(cpu);
-    this.#haltpoll.enable(cpu);
+    this.#haltpollEnable(cpu);
   }
 
   /**
@@ -576,7 +683,7 @@ export class KvmGuest {
     // [G] kvm_guest_cpu_offline, in order.
     this.#steal.disable(cpu);
     this.#pvEoi.disable(cpu);
-    if (kvmParaHasFeature(this.#info, KVM_FEATURE_MIGRATION_CONTROL)) {
+    if (kvmParaHasFeature(this.#platform, KVM_FEATURE_MIGRATION_CONTROL)) {
       wrmsrUnchecked(cpu, MSR_KVM_MIGRATION_CONTROL, 0n, this.warnings);
     }
     this.#asyncPf.disable(cpu);

@@ -28,6 +28,7 @@ Deno.test("KvmGuest.boot: the boot CPU's MSR writes, in Linux's order, with exac
     { msr: 0x4b564d02, value: a.asyncPf | 0b1101n }, // ENABLED | AS_PF_VMEXIT | AS_INT
     { msr: 0x4b564d04, value: a.pvEoi | 1n },
     { msr: 0x4b564d03, value: a.stealTime | 1n },
+    { msr: 0x4b564d00, value: guest.wallClockGpa }, // timekeeping_init → kvm_get_wallclock
   ]);
   const b = guest.layout(1);
   assertEquals(cpus[1].msrWrites.map((w) => w.value), [
@@ -67,6 +68,7 @@ Deno.test("KvmGuest: REALTIME + bit 12 + MWAIT: no PV spinlock/TLB flush/yield, 
     features: KVM_SUPPORTED_FEATURES | bits(15),
     hints: 1,
     mwait: true,
+    x2apic: true,
   });
   assertEquals(guest.uses("pv-spinlock"), false);
   assertEquals(
@@ -103,7 +105,8 @@ Deno.test("KvmGuest: boot parameters nopvspin, no-kvmclock, no-kvmapf, no-steal-
 
 Deno.test("KvmGuest: old host with CLOCKSOURCE only uses 0x12, and never trusts STABLE", () => {
   const { guest, cpus } = machine(1, {}, { features: bits(0, 1) });
-  assertEquals(cpus[0].msrWrites, [{ msr: 0x12, value: 0x1041n }]);
+  // kvm_register_clock, then kvm_get_wallclock on the old wall-clock MSR 0x11.
+  assertEquals(cpus[0].msrWrites, [{ msr: 0x12, value: 0x1041n }, { msr: 0x11, value: 0x1000n }]);
   assertEquals(guest.decision("kvmclock-stable-bit")?.used, false);
   assertEquals(guest.decision("pv-ipi")?.reason, "no KVM_FEATURE_PV_SEND_IPI (bit 11)");
 });
@@ -282,4 +285,90 @@ Deno.test("KvmGuest: misuse is reported with codes", () => {
     assertThrows(() => guest.sendIpiMask(cpus[0], [1], 0xfd), PvkitError).code,
     "cpu-not-online",
   );
+});
+
+Deno.test("KvmGuest.kernelLog: Linux 6.1's lines for what KVM supports, in dmesg order", () => {
+  // The lines a Debian 6.1 guest printed on KVM (nested-kvm.md), plus the ones around them.
+  const { guest } = machine(2, {}, { x2apic: true });
+  assertEquals(guest.kernelLog, [
+    "Hypervisor detected: KVM", // detect_hypervisor_vendor
+    "kvm-clock: Using msrs 4b564d01 and 4b564d00", // kvmclock_init
+    "kvm-guest: KVM setup pv remote TLB flush", // kvm_guest_init
+    "kvm-guest: setup PV sched yield", // kvm_guest_init
+    "kvm-guest: PV spinlocks enabled", // kvm_spinlock_init
+    "x2apic enabled", // try_to_enable_x2apic → __x2apic_enable
+    "kvm-guest: setup PV IPIs", // kvm_apic_init → kvm_setup_pv_ipi
+    "clocksource: Switched to clocksource kvm-clock", // clocksource_select
+  ]);
+});
+
+Deno.test("KvmGuest.kernelLog: old MSRs, no spinlock support, haltpoll without poll control", () => {
+  const { guest } = machine(1, { haltpollForce: true }, { features: bits(0) });
+  assertEquals(guest.kernelLog, [
+    "Hypervisor detected: KVM",
+    "kvm-clock: Using msrs 12 and 11", // %x of MSR_KVM_SYSTEM_TIME / MSR_KVM_WALL_CLOCK
+    "kvm-guest: PV spinlocks disabled, no host support", // kvm_spinlock_init
+    // No X86_FEATURE_X2APIC: check_x2apic set X2APIC_DISABLED, apic.c prints nothing.
+    "clocksource: Switched to clocksource kvm-clock",
+    "kvm-guest: host does not support poll control", // arch_haltpoll_enable, pr_err_once
+    "kvm-guest: host upgrade recommended",
+  ]);
+});
+
+Deno.test("KvmGuest.boot writes the wall-clock MSR as timekeeping_init → kvm_get_wallclock does", () => {
+  const memory = new ArrayGuestMemory(0x10000);
+  const cpu = fakeCpu({ memory });
+  const guest = new KvmGuest({ possibleCpus: 1 });
+  // Play KVM's kvm_write_wall_clock: fill {version, sec, nsec} during the WRMSR.
+  cpu.onWrmsr = (msr, gpa) => {
+    if (msr !== 0x4b564d00) return;
+    memory.writeU32(gpa, 2);
+    memory.writeU32(gpa + 4n, 1_700_000_000);
+    memory.writeU32(gpa + 8n, 250);
+  };
+  guest.boot(cpu);
+  const wall = cpu.msrWrites.filter((w) => w.msr === 0x4b564d00);
+  assertEquals(wall, [{ msr: 0x4b564d00, value: guest.wallClockGpa }]);
+  // pvclock_read_wallclock adds kvmclock (0 here: the record is all zeros).
+  assertEquals(guest.bootWallClock, { sec: 1_700_000_000n, nsec: 250 });
+  // no-kvmclock: x86_platform.get_wallclock stays the CMOS one, so no MSR write.
+  const { guest: g2, cpus } = machine(1, { noKvmclock: true });
+  assertEquals(cpus[0].msrWrites.some((w) => w.msr === 0x4b564d00 || w.msr === 0x11), false);
+  assertEquals(g2.bootWallClock, undefined);
+});
+
+Deno.test("KvmGuest: MSI_EXT_DEST_ID needs x2APIC first (check_x2apic, then try_to_enable_x2apic)", () => {
+  const features = KVM_SUPPORTED_FEATURES | bits(15);
+  const noX2apic = machine(2, {}, { features }).guest;
+  assertEquals(noX2apic.uses("msi-ext-dest-id"), false);
+  assertEquals(noX2apic.x2apic.x2apic, false);
+  const withX2apic = machine(2, {}, { features, x2apic: true }).guest;
+  assertEquals(withX2apic.uses("msi-ext-dest-id"), true);
+  assertEquals(withX2apic.x2apic.maxApicId, 32767);
+  // The config overrides CPUID, and x2APIC-mode interrupt remapping skips the KVM question.
+  assertEquals(machine(2, { x2apic: true }, { features }).guest.uses("msi-ext-dest-id"), true);
+  const ir = machine(2, { interruptRemapping: true }, { features, x2apic: true }).guest;
+  assertEquals([ir.x2apic.x2apic, ir.uses("msi-ext-dest-id")], [true, false]);
+  const nox2apic = machine(2, { nox2apic: true }, { features, x2apic: true }).guest;
+  assertEquals(nox2apic.uses("msi-ext-dest-id"), false);
+  const fw = machine(2, { x2apicEnabledByFirmware: true }, { features, x2apic: true }).guest;
+  assertEquals(fw.kernelLog.includes("x2apic: enabled by BIOS, switching to x2apic ops"), true);
+  assertEquals(fw.kernelLog.includes("x2apic enabled"), false);
+});
+
+Deno.test("KvmGuest: nopv keeps KVM's platform hooks out; haltpoll still loads (kvm_para_available)", () => {
+  const { guest, cpus } = machine(2, { nopv: true, haltpollForce: true }, { x2apic: true });
+  assertEquals(guest.info !== undefined, true); // kvm_para_available() is still true
+  assertEquals(guest.decisions.filter((d) => d.used).map((d) => d.feature), ["haltpoll"]);
+  assertEquals(
+    guest.decision("pv-ipi")?.reason,
+    "nopv: KVM is not set up as the hypervisor platform",
+  );
+  // Only arch_haltpoll_enable touches a KVM MSR.
+  assertEquals(cpus[0].msrWrites, [{ msr: 0x4b564d05, value: 0n }]);
+  // x86_init.hyper.x2apic_available is the default (false): no x2APIC without IR.
+  assertEquals(guest.kernelLog, ["x2apic: IRQ remapping doesn't support X2APIC mode"]);
+  assertEquals(guest.x2apic.x2apic, false);
+  guest.offline(cpus[1]); // kvm_guest_cpu_offline is never hooked up: only haltpoll's write
+  assertEquals(cpus[1].msrWrites.slice(-1), [{ msr: 0x4b564d05, value: 1n }]);
 });

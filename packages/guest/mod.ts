@@ -10,7 +10,8 @@
  *   {@link ./pv_ipi.ts}, {@link ./pv_spinlock.ts}, {@link ./pv_tlb_flush.ts},
  *   {@link ./sched_yield.ts}, {@link ./async_pf.ts}, {@link ./haltpoll.ts}, {@link ./msi.ts}.
  * - {@link ./kvm_guest.ts}: {@linkcode KvmGuest}, Linux's boot and teardown sequence over all
- *   of them, with the PV operations routed to what each predicate chose.
+ *   of them, with the PV operations routed to what each predicate chose, and the boot log in
+ *   the kernel's words ({@link ./kernel_log.ts}).
  *
  * The ABI numbers, record codecs, seqlock readers and pvclock math come from `@pvkit/abi`.
  *
@@ -31,9 +32,11 @@
  * assertEquals(cpu.msrWrites, [
  *   { msr: 0x4b564d01, value: 0x1041n }, // kvmclock: pvclock record | 1
  *   { msr: 0x4b564d03, value: 0x1081n }, // steal time: record | 1
+ *   { msr: 0x4b564d00, value: 0x1000n }, // kvm_get_wallclock: the wall-clock record
  * ]);
+ * assertEquals(guest.kernelLog[1], "kvm-clock: Using msrs 4b564d01 and 4b564d00");
  * guest.offline(cpu);
- * assertEquals(cpu.msrWrites.slice(2), [
+ * assertEquals(cpu.msrWrites.slice(3), [
  *   { msr: 0x4b564d03, value: 0n },
  *   { msr: 0x4b564d01, value: 0n },
  * ]);
@@ -56,6 +59,7 @@ export * from "./sched_yield.ts";
 export * from "./async_pf.ts";
 export * from "./haltpoll.ts";
 export * from "./msi.ts";
+export * from "./kernel_log.ts";
 export * from "./kvm_guest.ts";
 
 // Types the API above names, from the packages that define them.

@@ -103,29 +103,59 @@ export function x2apicAvailable(info: KvmGuestInfo | undefined): boolean {
 }
 
 /**
- * What the guest's x2APIC setup needs to know about the CPU and the IOMMU.
+ * What the guest's x2APIC setup needs to know about the CPU, the firmware, the IOMMU and the
+ * command line.
  *
  * @example
  * ```ts
  * import type { X2apicEnvironment } from "@pvkit/guest";
- * const env: X2apicEnvironment = { cpuHasX2apic: true };
+ * const env: X2apicEnvironment = { cpuHasX2apic: true, enabledByFirmware: false };
  * console.log(env.cpuHasX2apic);
  * ```
  */
 export interface X2apicEnvironment {
   /** CPUID.1:ECX[21] (X86_FEATURE_X2APIC). */
   readonly cpuHasX2apic: boolean;
+  /** Firmware left x2APIC mode on (IA32_APIC_BASE bit 10, check_x2apic's x2apic_enabled()). Default false. */
+  readonly enabledByFirmware?: boolean;
   /** Interrupt remapping in x2APIC mode (IRQ_REMAP_X2APIC_MODE). Default false. */
   readonly irqRemapX2apic?: boolean;
+  /** `nox2apic` on the kernel command line. Default false. */
+  readonly nox2apic?: boolean;
+  /** The boot CPU's APIC ID: setup_nox2apic cannot undo firmware x2APIC at 255 and above. Default 0. */
+  readonly bootApicId?: number;
 }
 
 /**
- * The outcome of try_to_enable_x2apic.
+ * The kernel lines the x2APIC setup prints, by the function that prints them (they land in
+ * different places of the boot log: early parameters, setup_arch, APIC init).
+ *
+ * @example
+ * ```ts
+ * import type { X2apicKernelLines } from "@pvkit/guest";
+ * const l: X2apicKernelLines = { setupNox2apic: [], checkX2apic: [], tryToEnableX2apic: ["x2apic enabled"] };
+ * console.log(l.tryToEnableX2apic[0]);
+ * ```
+ */
+export interface X2apicKernelLines {
+  /** setup_nox2apic (the `nox2apic` early parameter). */
+  readonly setupNox2apic: readonly string[];
+  /** check_x2apic (setup_arch). */
+  readonly checkX2apic: readonly string[];
+  /** try_to_enable_x2apic (APIC init), including x2apic_enable/x2apic_disable. */
+  readonly tryToEnableX2apic: readonly string[];
+}
+
+/**
+ * The outcome of check_x2apic followed by try_to_enable_x2apic.
  *
  * @example
  * ```ts
  * import type { X2apicSetup } from "@pvkit/guest";
- * const s: X2apicSetup = { x2apic: true, virtExtDestId: true, maxApicId: 32767, reason: "" };
+ * const s: X2apicSetup = {
+ *   x2apic: true, virtExtDestId: true, maxApicId: 32767, reason: "",
+ *   kernelLines: { setupNox2apic: [], checkX2apic: [], tryToEnableX2apic: [] },
+ * };
  * console.log(s.maxApicId);
  * ```
  */
@@ -138,12 +168,26 @@ export interface X2apicSetup {
   readonly maxApicId: number;
   /** Why, in words. */
   readonly reason: string;
+  /** What apic.c prints on the way (Linux 6.1's words). */
+  readonly kernelLines: X2apicKernelLines;
+}
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, "0");
 }
 
 /**
- * try_to_enable_x2apic for a KVM guest: with x2APIC-mode interrupt remapping, x2APIC with
- * no limit; without it, x2APIC only if the hypervisor says it is available (any KVM), in
- * physical mode, with APIC IDs up to 32767 when MSI_EXT_DEST_ID is present, else 255.
+ * check_x2apic, then try_to_enable_x2apic, for a KVM guest (arch/x86/kernel/apic/apic.c):
+ * - `nox2apic` (setup_nox2apic) clears X86_FEATURE_X2APIC, turning firmware x2APIC off first
+ *   unless the boot APIC ID is 255 or more;
+ * - check_x2apic: firmware-enabled x2APIC stays on; no X86_FEATURE_X2APIC means DISABLED, and
+ *   try_to_enable_x2apic then returns before asking the hypervisor anything;
+ * - with x2APIC-mode interrupt remapping: x2APIC with no APIC-ID limit;
+ * - without it: x2APIC only if x86_init.hyper.x2apic_available() (KVM: kvm_para_available),
+ *   in physical mode, with APIC IDs up to 32767 when x86_init.hyper.msi_ext_dest_id() (KVM:
+ *   kvm_msi_ext_dest_id, bit 15) says so, else 255.
+ *
+ * Pass `info` undefined when the KVM platform hooks are not installed (not on KVM, or `nopv`).
  *
  * @example
  * ```ts
@@ -154,62 +198,101 @@ export interface X2apicSetup {
  *   mwait: false,
  * };
  * assertEquals(tryToEnableX2apic(info, { cpuHasX2apic: true }).maxApicId, 32767);
- * assertEquals(tryToEnableX2apic(undefined, { cpuHasX2apic: true }).x2apic, false);
+ * // No X86_FEATURE_X2APIC: kvm_msi_ext_dest_id is never asked.
+ * assertEquals(tryToEnableX2apic(info, { cpuHasX2apic: false }).virtExtDestId, false);
  * ```
  */
 export function tryToEnableX2apic(
   info: KvmGuestInfo | undefined,
   env: X2apicEnvironment,
 ): X2apicSetup {
-  // [apic.c] check_x2apic: no X86_FEATURE_X2APIC → X2APIC_DISABLED.
-  if (!env.cpuHasX2apic) {
-    return { x2apic: false, virtExtDestId: false, maxApicId: MSI_MAX_APIC_ID, reason: "no x2APIC" };
+  const setupNox2apic: string[] = [];
+  const checkX2apic: string[] = [];
+  const tryToEnable: string[] = [];
+  const lines = { setupNox2apic, checkX2apic, tryToEnableX2apic: tryToEnable };
+  const bootApicId = env.bootApicId ?? 0;
+  let firmwareOn = env.enabledByFirmware ?? false;
+  let cap = env.cpuHasX2apic;
+  let disabled = false; // X2APIC_DISABLED
+  // [apic.c] setup_nox2apic (early_param "nox2apic").
+  if (env.nox2apic) {
+    if (firmwareOn && bootApicId >= 255) {
+      setupNox2apic.push(`Apicid: ${hex8(bootApicId)}, cannot enforce nox2apic`);
+    } else {
+      if (firmwareOn) {
+        setupNox2apic.push("x2apic already enabled.");
+        setupNox2apic.push("x2apic disabled"); // __x2apic_disable's printk_once
+        firmwareOn = false;
+      }
+      cap = false;
+      disabled = true;
+    }
   }
-  if (env.irqRemapX2apic) {
-    return {
-      x2apic: true,
-      virtExtDestId: false,
-      maxApicId: 0xffff_ffff,
-      reason: "interrupt remapping addresses every APIC ID",
-    };
+  // [apic.c] check_x2apic: x2apic_enabled() → X2APIC_ON; !X86_FEATURE_X2APIC → DISABLED.
+  let on = false;
+  if (firmwareOn) {
+    checkX2apic.push("x2apic: enabled by BIOS, switching to x2apic ops");
+    on = true;
+  } else if (!cap) {
+    disabled = true;
   }
-  // [apic.c] x2APIC without IR is allowed only if the hypervisor says so.
-  if (!x2apicAvailable(info)) {
-    return {
-      x2apic: false,
-      virtExtDestId: false,
-      maxApicId: MSI_MAX_APIC_ID,
-      reason: "x2apic: IRQ remapping doesn't support X2APIC mode",
-    };
-  }
-  if (msiExtDestIdSupported(info)) {
-    return {
-      x2apic: true,
-      virtExtDestId: true,
-      maxApicId: MSI_EXT_DEST_ID_MAX_APIC_ID,
-      reason: "KVM_FEATURE_MSI_EXT_DEST_ID: MSIs reach APIC IDs up to 32767",
-    };
-  }
-  return {
-    x2apic: true,
+  const off = (reason: string): X2apicSetup => ({
+    x2apic: false,
     virtExtDestId: false,
     maxApicId: MSI_MAX_APIC_ID,
-    reason: "no KVM_FEATURE_MSI_EXT_DEST_ID (bit 15): MSIs reach APIC IDs up to 255",
-  };
+    reason,
+    kernelLines: lines,
+  });
+  // [apic.c] try_to_enable_x2apic: X2APIC_DISABLED returns first.
+  if (disabled) {
+    return off(env.nox2apic ? "nox2apic" : "no X86_FEATURE_X2APIC: x2APIC stays off");
+  }
+  let virtExtDestId = false;
+  let maxApicId = 0xffff_ffff;
+  let reason = "interrupt remapping addresses every APIC ID";
+  if (!env.irqRemapX2apic) {
+    if (!x2apicAvailable(info)) {
+      tryToEnable.push("x2apic: IRQ remapping doesn't support X2APIC mode");
+      // x2apic_disable: only a firmware-enabled x2APIC has anything to undo.
+      if (on) {
+        if (bootApicId >= 255) {
+          tryToEnable.push(
+            `Kernel panic - not syncing: Cannot disable x2apic, id: ${hex8(bootApicId)}`,
+          );
+        } else {
+          tryToEnable.push("x2apic disabled");
+        }
+      }
+      return off("x2apic: IRQ remapping doesn't support X2APIC mode");
+    }
+    // x86_init.hyper.msi_ext_dest_id() is asked only here.
+    virtExtDestId = msiExtDestIdSupported(info);
+    maxApicId = virtExtDestId ? MSI_EXT_DEST_ID_MAX_APIC_ID : MSI_MAX_APIC_ID;
+    reason = virtExtDestId
+      ? "KVM_FEATURE_MSI_EXT_DEST_ID: MSIs reach APIC IDs up to 32767"
+      : "no KVM_FEATURE_MSI_EXT_DEST_ID (bit 15): MSIs reach APIC IDs up to 255";
+  }
+  // x2apic_enable: only from X2APIC_OFF (a firmware-enabled x2APIC is already on).
+  if (!on) tryToEnable.push("x2apic enabled"); // __x2apic_enable's printk_once
+  return { x2apic: true, virtExtDestId, maxApicId, reason, kernelLines: lines };
 }
 
 /**
- * Explains the MSI extended-destination-ID choice (the guest has x2APIC and no IOMMU
- * interrupt remapping).
+ * Explains the MSI extended-destination-ID choice: used only when try_to_enable_x2apic gets
+ * as far as asking kvm_msi_ext_dest_id (x2APIC on, no x2APIC-mode interrupt remapping, KVM
+ * platform hooks installed) and bit 15 is set.
  *
  * @example
  * ```ts
  * import { decideMsiExtDestId } from "@pvkit/guest";
- * console.log(decideMsiExtDestId(undefined).used); // false
+ * console.log(decideMsiExtDestId(undefined, { cpuHasX2apic: true }).used); // false
  * ```
  */
-export function decideMsiExtDestId(info: KvmGuestInfo | undefined): FeatureDecision {
-  const setup = tryToEnableX2apic(info, { cpuHasX2apic: true });
+export function decideMsiExtDestId(
+  info: KvmGuestInfo | undefined,
+  env: X2apicEnvironment,
+): FeatureDecision {
+  const setup = tryToEnableX2apic(info, env);
   return { feature: "msi-ext-dest-id", used: setup.virtExtDestId, reason: setup.reason };
 }
 

@@ -1,6 +1,11 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { PvkitError } from "@pvkit/machine";
-import { composeMsiMessage, decodeMsiDestination, tryToEnableX2apic } from "./msi.ts";
+import {
+  composeMsiMessage,
+  decideMsiExtDestId,
+  decodeMsiDestination,
+  tryToEnableX2apic,
+} from "./msi.ts";
 import { bits, info } from "./_fake_cpu.ts";
 
 Deno.test("MSI ext dest ID: encode/decode round trip for every APIC ID 0..32767", () => {
@@ -63,12 +68,74 @@ Deno.test("tryToEnableX2apic: x2apic_available is any KVM; bit 15 raises the lim
     virtExtDestId: true,
     maxApicId: 32767,
     reason: "KVM_FEATURE_MSI_EXT_DEST_ID: MSIs reach APIC IDs up to 32767",
+    kernelLines: { setupNox2apic: [], checkX2apic: [], tryToEnableX2apic: ["x2apic enabled"] },
   });
   const plain = tryToEnableX2apic(info(0), env);
   assertEquals([plain.x2apic, plain.virtExtDestId, plain.maxApicId], [true, false, 255]);
   const notKvm = tryToEnableX2apic(undefined, env);
   assertEquals([notKvm.x2apic, notKvm.maxApicId], [false, 255]);
-  assertEquals(tryToEnableX2apic(info(bits(15)), { cpuHasX2apic: false }).x2apic, false);
+  assertEquals(notKvm.kernelLines.tryToEnableX2apic, [
+    "x2apic: IRQ remapping doesn't support X2APIC mode",
+  ]);
   const ir = tryToEnableX2apic(undefined, { cpuHasX2apic: true, irqRemapX2apic: true });
-  assertEquals([ir.x2apic, ir.virtExtDestId], [true, false]);
+  assertEquals([ir.x2apic, ir.virtExtDestId, ir.maxApicId], [true, false, 0xffff_ffff]);
+});
+
+Deno.test("check_x2apic before try_to_enable_x2apic: no X86_FEATURE_X2APIC never asks kvm_msi_ext_dest_id", () => {
+  // check_x2apic sets X2APIC_DISABLED; try_to_enable_x2apic returns first, so bit 15 is moot.
+  const none = tryToEnableX2apic(info(bits(15)), { cpuHasX2apic: false });
+  assertEquals([none.x2apic, none.virtExtDestId, none.maxApicId], [false, false, 255]);
+  assertEquals(none.kernelLines, { setupNox2apic: [], checkX2apic: [], tryToEnableX2apic: [] });
+  assertEquals(decideMsiExtDestId(info(bits(15)), { cpuHasX2apic: false }).used, false);
+  // Interrupt remapping in x2APIC mode: no virt_ext_dest_id even with bit 15.
+  assertEquals(
+    decideMsiExtDestId(info(bits(15)), { cpuHasX2apic: true, irqRemapX2apic: true }).used,
+    false,
+  );
+});
+
+Deno.test("check_x2apic: firmware-enabled x2APIC stays on and prints its own line, not 'x2apic enabled'", () => {
+  const fw = tryToEnableX2apic(info(bits(15)), { cpuHasX2apic: true, enabledByFirmware: true });
+  assertEquals([fw.x2apic, fw.virtExtDestId], [true, true]);
+  assertEquals(fw.kernelLines, {
+    setupNox2apic: [],
+    checkX2apic: ["x2apic: enabled by BIOS, switching to x2apic ops"],
+    tryToEnableX2apic: [], // x2apic_enable: state is already X2APIC_ON
+  });
+  // Without the KVM platform (nopv): x2apic_available() is false, x2apic_disable undoes it.
+  const nopv = tryToEnableX2apic(undefined, { cpuHasX2apic: true, enabledByFirmware: true });
+  assertEquals(nopv.x2apic, false);
+  assertEquals(nopv.kernelLines.tryToEnableX2apic, [
+    "x2apic: IRQ remapping doesn't support X2APIC mode",
+    "x2apic disabled",
+  ]);
+  const high = tryToEnableX2apic(undefined, {
+    cpuHasX2apic: true,
+    enabledByFirmware: true,
+    bootApicId: 300,
+  });
+  assertEquals(
+    high.kernelLines.tryToEnableX2apic[1],
+    "Kernel panic - not syncing: Cannot disable x2apic, id: 0000012c",
+  );
+});
+
+Deno.test("setup_nox2apic: clears X86_FEATURE_X2APIC, undoing firmware x2APIC below APIC ID 255", () => {
+  const off = tryToEnableX2apic(info(bits(15)), { cpuHasX2apic: true, nox2apic: true });
+  assertEquals([off.x2apic, off.virtExtDestId, off.reason], [false, false, "nox2apic"]);
+  const fw = tryToEnableX2apic(info(bits(15)), {
+    cpuHasX2apic: true,
+    enabledByFirmware: true,
+    nox2apic: true,
+  });
+  assertEquals(fw.x2apic, false);
+  assertEquals(fw.kernelLines.setupNox2apic, ["x2apic already enabled.", "x2apic disabled"]);
+  const stuck = tryToEnableX2apic(info(bits(15)), {
+    cpuHasX2apic: true,
+    enabledByFirmware: true,
+    nox2apic: true,
+    bootApicId: 255,
+  });
+  assertEquals(stuck.x2apic, true);
+  assertEquals(stuck.kernelLines.setupNox2apic, ["Apicid: 000000ff, cannot enforce nox2apic"]);
 });

@@ -124,7 +124,8 @@ Deno.test("single-bit predicates: steal time (5), PV EOI (6), MSI ext dest ID (1
     assertEquals(decideStealTime(i).used, b === 5);
     assertEquals(pvEoiSupported(i), b === 6);
     assertEquals(msiExtDestIdSupported(i), b === 15);
-    assertEquals(decideMsiExtDestId(i).used, b === 15);
+    assertEquals(decideMsiExtDestId(i, { cpuHasX2apic: true }).used, b === 15);
+    assertEquals(decideMsiExtDestId(i, { cpuHasX2apic: false }).used, false);
   }
   assertEquals(decideStealTime(info(1 << 5), { noStealAcc: true }).used, true);
 });
