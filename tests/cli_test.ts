@@ -73,8 +73,8 @@ Deno.test("a user error exits 2 and still prints the JSON, with QEMU's text and 
   assertStringIncludes(json.notes.join("\n"), 'did you mean "kvm-pv-ipi"');
 });
 
-Deno.test("a rule violation exits 2 and names the rule and the fix", async () => {
-  const { status, out } = await cli(
+Deno.test("a rule violation exits 2, prints the table, and names the rule and the fix on stderr", async () => {
+  const { status, out, err } = await cli(
     "describe",
     ...HOST,
     "-cpu",
@@ -83,8 +83,9 @@ Deno.test("a rule violation exits 2 and names the rule and the fix", async () =>
     "q35",
   );
   assertEquals(status, 2);
+  assertStringIncludes(out, "kvm-msi-ext-dest-id  0x40000001.eax[15]");
   assertStringIncludes(
-    out,
+    err,
     "[rule kvm-msi-ext-dest-id/split-irqchip]; fix: use -machine kernel-irqchip=split",
   );
 });
@@ -104,7 +105,7 @@ Deno.test("bad command-line options exit 2 with a message, never a stack trace",
     assertEquals(/\n\s+at /.test(err + out), false, "no stack trace");
   }
   assertStringIncludes(
-    (await cli("describe", "--host", "linux-1.0")).out,
+    (await cli("describe", "--host", "linux-1.0")).err,
     'unknown host profile "linux-1.0"',
   );
 });
@@ -182,7 +183,7 @@ Deno.test("pvkit probe: 0 when expectations hold, 1 when one fails, 2 for a bad 
   assertEquals((await cli("probe", good, "--backend", "qemu")).status, 2);
   assertEquals((await cli("probe", good, "--timeout", "2000")).status, 0);
   assertEquals((await cli("probe", good, "--timeout=1_000")).status, 0);
-  for (const argv of [["probe", good, "--timeout", "0"], ["diff", good, "--timeout"]]) {
+  for (const argv of [["probe", good, "--timeout", "0"], ["diff", good, "--timeout=x"]]) {
     const r = await cli(...argv);
     assertEquals(r.status, 2, argv.join(" "));
     assertStringIncludes(r.err, "--timeout takes a positive integer, not");

@@ -6,10 +6,11 @@
  */
 
 import { positiveIntegerOption } from "./integer_option.ts";
+import { atMostPositional, parseFlags } from "./cli_flags.ts";
 import { PvkitError } from "@pvkit/machine";
 import { benchExits, type BenchExitsResult, probeKvm } from "@pvkit/kvm";
-import { bold, red, yellow } from "./colors.ts";
-import type { CliOutput } from "./cli.ts";
+import { bold, yellow } from "./colors.ts";
+import type { CliOutput } from "./cli_output.ts";
 
 /**
  * The JSON of `pvkit bench exits --json`: exactly these four keys.
@@ -104,25 +105,17 @@ export async function benchCommand(argv: readonly string[], io: CliOutput): Prom
       "usage: pvkit bench exits --count N [--rounds R] [--json]",
     );
   }
-  let count = 100_000;
-  let rounds = 5;
-  let json = false;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string | undefined => eq > 0 ? arg.slice(eq + 1) : rest[++i];
-    if (flag === "--json") json = true;
-    else if (flag === "--count") count = positiveIntegerOption(flag, value());
-    else if (flag === "--rounds") rounds = Math.min(positiveIntegerOption(flag, value()), 100);
-    else {
-      throw new PvkitError(
-        "bad-cli-option",
-        `unknown option ${arg}`,
-        "usage: pvkit bench exits --count N [--rounds R] [--json]",
-      );
-    }
-  }
+  const flags = parseFlags("bench", rest, {
+    booleans: ["--json"],
+    values: ["--count", "--rounds"],
+  });
+  atMostPositional("bench", flags.positional, 0);
+  const count = positiveIntegerOption("--count", flags.values.get("--count") ?? "100000");
+  const rounds = Math.min(
+    positiveIntegerOption("--rounds", flags.values.get("--rounds") ?? "5"),
+    100,
+  );
+  const json = flags.on.has("--json");
   if (count > 0x7fff_ffff) {
     throw new PvkitError("bad-cli-option", `--count must be at most 2147483647, not ${count}`);
   }
@@ -136,14 +129,12 @@ export async function benchCommand(argv: readonly string[], io: CliOutput): Prom
   }
   const result = await benchExits({ count, rounds, timeoutMs: 2000 });
   if (result.baselineUnavailable !== undefined) {
-    io.err(`${yellow("pvkit:")} no C baseline: ${result.baselineUnavailable}`);
+    io.err(`pvkit: no C baseline: ${result.baselineUnavailable}`);
   }
   io.out(json ? JSON.stringify(benchExitsJson(result)) : renderBenchExits(result));
   if (result.ratio !== null && result.ratio > 1.15 && !json) {
     io.err(
-      `${red("note:")} the Deno loop is ${
-        ((result.ratio - 1) * 100).toFixed(0)
-      }% slower than C here`,
+      `note: the Deno loop is ${((result.ratio - 1) * 100).toFixed(0)}% slower than C here`,
     );
   }
   return 0;

@@ -6,12 +6,19 @@
  */
 
 import { PvkitError } from "@pvkit/machine";
-import { compose } from "@pvkit/pvkit";
 import { parseDescribeArgs } from "./cli_args.ts";
-import { bold, red } from "./colors.ts";
+import { atMostPositional, parseFlags } from "./cli_flags.ts";
+import { type CliOutput, processOutput } from "./cli_output.ts";
+import { bold, stderrRed } from "./colors.ts";
+import { COMMAND_HELP, commandHelp, unknownCommand, USAGE } from "./command_help.ts";
 import { cpuHelpText } from "./cpu_help_text.ts";
-import { renderDescription } from "./describe_table.ts";
+import { describeCommand } from "./describe_command.ts";
+import { explainCommand } from "./explain_command.ts";
+import { featuresCommand } from "./features_command.ts";
+import { loadPluginFiles } from "./plugin_file.ts";
 import { probeBackend, renderProbeReports, runProbeFiles } from "./probe_command.ts";
+import { rulesCommand } from "./rules_command.ts";
+import { versionText } from "./version.ts";
 import { doctorCommand } from "./doctor_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
@@ -22,60 +29,19 @@ import { optionalPlugins } from "@pvkit/pvkit";
 import type { ProbeRunOptions } from "@pvkit/probe";
 import { positiveIntegerOption } from "./integer_option.ts";
 
-/** Where the command writes. */
-export interface CliOutput {
-  /** Standard output. */
-  out(text: string): void;
-  /** Standard error. */
-  err(text: string): void;
-}
-
-/** Output to the process's stdout/stderr. */
-export const processOutput: CliOutput = {
-  out: (text) => console.log(text),
-  err: (text) => console.error(text),
-};
-
-const USAGE = `pvkit: what KVM paravirtual features a guest sees, and why
-
-usage:
-  pvkit describe [-cpu M,FLAGS] [-machine T,kernel-irqchip=on|split|off] [-smp N] [-accel kvm|tcg]
-                 [--host kvm|linux-X.Y] [--rules strict|qemu] [--qemu-version current|7.2] [--json]
-  pvkit cpu-help [--qemu-version current|7.2]
-  pvkit probe FILE.json... [--backend emu|kvm] [--timeout MS] [--json]
-  pvkit diff FILE.json... [--timeout MS] [--json]
-  pvkit doctor [--json]
-  pvkit bench exits [--count N] [--rounds R] [--json]
-  pvkit demo
-  pvkit help`;
-
-function describe(argv: readonly string[], io: CliOutput): number {
-  const args = parseDescribeArgs(argv);
-  if (args.positional.length > 0) {
-    throw new PvkitError("bad-cli-option", `unexpected argument "${args.positional[0]}"`);
-  }
-  const machine = compose({
-    ...(args.cpu !== undefined ? { cpu: args.cpu } : {}),
-    ...(args.machine !== undefined ? { machine: args.machine } : {}),
-    ...(args.smp !== undefined ? { smp: args.smp } : {}),
-    ...(args.accel !== undefined ? { accel: args.accel } : {}),
-    ...(args.host !== undefined ? { host: args.host } : {}),
-    rules: args.rules,
-    qemuVersion: args.qemuVersion,
-  });
-  io.out(args.json ? JSON.stringify(machine) : renderDescription(machine));
-  return machine.ok ? 0 : 2;
-}
+export type { CliOutput } from "./cli_output.ts";
+export { processOutput } from "./cli_output.ts";
 
 /** The demo's watchdog per vCPU on KVM, in ms. */
 const DEMO_VCPU_TIMEOUT_MS = 2000;
 
-async function demo(io: CliOutput): Promise<number> {
+async function demo(argv: readonly string[], io: CliOutput): Promise<number> {
+  atMostPositional("demo", parseFlags("demo", argv, {}).positional, 0);
   io.out(bold("pvkit demo: the default machine (QEMU defaults: -cpu qemu64 -machine pc -smp 1)"));
   io.out(`${bold("$")} pvkit describe\n`);
-  let status = describe([], io);
+  let status = await describeCommand([], io);
   io.out(`\n${bold("$")} pvkit describe -cpu host -machine q35,kernel-irqchip=split -smp 4\n`);
-  describe(["-cpu", "host", "-machine", "q35,kernel-irqchip=split", "-smp", "4"], io);
+  await describeCommand(["-cpu", "host", "-machine", "q35,kernel-irqchip=split", "-smp", "4"], io);
   io.out(
     `\n${
       bold("Built-in probes on the emulated backend")
@@ -100,43 +66,66 @@ async function demo(io: CliOutput): Promise<number> {
   return status;
 }
 
-/** `FILE... [--json] [--timeout MS]` (and `--backend B` where `backends` is true). */
-function probeFileArgs(argv: readonly string[], command: string, backends: boolean) {
-  let backend = "emu";
-  let json = false;
-  let timeoutMs: number | undefined;
-  const files: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--json") json = true;
-    else if (backends && arg === "--backend") backend = argv[++i] ?? "";
-    else if (backends && arg.startsWith("--backend=")) backend = arg.slice("--backend=".length);
-    else if (arg === "--timeout") timeoutMs = positiveIntegerOption(arg, argv[++i]);
-    else if (arg.startsWith("--timeout=")) {
-      timeoutMs = positiveIntegerOption("--timeout", arg.slice("--timeout=".length));
-    } else if (arg.startsWith("-")) {
-      throw new PvkitError("bad-cli-option", `unknown option ${arg}`);
-    } else files.push(arg);
+/** `FILE... [--json] [--timeout MS] [--plugin FILE]` (and `--backend B`, `--full` for probe). */
+async function probeFileArgs(argv: readonly string[], command: "probe" | "diff") {
+  const flags = parseFlags(command, argv, {
+    booleans: command === "probe" ? ["--json", "--full"] : ["--json"],
+    values: command === "probe" ? ["--backend", "--timeout"] : ["--timeout"],
+    lists: ["--plugin"],
+  });
+  if (flags.positional.length === 0) {
+    throw new PvkitError(
+      "bad-cli-option",
+      `pvkit ${command} needs at least one probe file`,
+      `see \`pvkit ${command} --help\``,
+    );
   }
-  if (files.length === 0) {
-    throw new PvkitError("bad-cli-option", `pvkit ${command} needs at least one probe file`);
-  }
-  const options: ProbeRunOptions = timeoutMs !== undefined ? { timeoutMs } : {};
-  return { backend, json, files, options };
+  const timeout = flags.values.get("--timeout");
+  const options: ProbeRunOptions = timeout !== undefined
+    ? { timeoutMs: positiveIntegerOption("--timeout", timeout) }
+    : {};
+  return {
+    backend: flags.values.get("--backend") ?? "emu",
+    json: flags.on.has("--json"),
+    full: flags.on.has("--full"),
+    files: flags.positional,
+    options,
+    plugins: await loadPluginFiles(flags.lists.get("--plugin")!),
+  };
 }
 
 async function diff(argv: readonly string[], io: CliOutput): Promise<number> {
-  const { json, files, options } = probeFileArgs(argv, "diff", false);
-  const { text, status } = renderDiff(await diffProbeFiles(files, options), json);
+  const { json, files, options, plugins } = await probeFileArgs(argv, "diff");
+  const { text, status } = renderDiff(await diffProbeFiles(files, options, plugins), json);
   io.out(text);
   return status;
 }
 
 async function probe(argv: readonly string[], io: CliOutput): Promise<number> {
-  const { backend, json, files, options } = probeFileArgs(argv, "probe", true);
-  const { reports, status } = await runProbeFiles(files, probeBackend(backend), options);
-  io.out(renderProbeReports(reports, json));
+  const { backend, json, full, files, options, plugins } = await probeFileArgs(argv, "probe");
+  const { reports, status } = await runProbeFiles(files, probeBackend(backend, plugins), options);
+  io.out(renderProbeReports(reports, json, full));
   return status;
+}
+
+function cpuHelp(argv: readonly string[], io: CliOutput): number {
+  const args = parseDescribeArgs(argv, "cpu-help");
+  if (args.json || args.cpu || args.machine || args.smp || args.accel || args.host) {
+    throw new PvkitError(
+      "bad-cli-option",
+      "pvkit cpu-help takes only --qemu-version",
+      "see `pvkit cpu-help --help`",
+    );
+  }
+  atMostPositional("cpu-help", args.positional, 0);
+  io.out(cpuHelpText(args.qemuVersion).replace(/\n$/, ""));
+  return 0;
+}
+
+function help(argv: readonly string[], io: CliOutput): number {
+  atMostPositional("help", argv, 1);
+  io.out(argv.length === 0 ? USAGE : commandHelp(argv[0]));
+  return 0;
 }
 
 /**
@@ -159,36 +148,55 @@ export async function runCli(
 ): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // `pvkit CMD --help` (before `--`) for every command that has a help text.
+    const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+    if (
+      command !== undefined && Object.hasOwn(COMMAND_HELP, command) &&
+      (options.includes("--help") || options.includes("-h"))
+    ) {
+      io.out(commandHelp(command));
+      return 0;
+    }
     switch (command) {
       case "probe":
         return await probe(rest, io);
       case "diff":
         return await diff(rest, io);
       case "describe":
-        return describe(rest, io);
-      case "cpu-help": {
-        const args = parseDescribeArgs(rest);
-        io.out(cpuHelpText(args.qemuVersion).replace(/\n$/, ""));
-        return 0;
-      }
+        return await describeCommand(rest, io);
+      case "cpu-help":
+        return cpuHelp(rest, io);
+      case "features":
+        return await featuresCommand(rest, io);
+      case "explain":
+        return await explainCommand(rest, io);
+      case "rules":
+        return await rulesCommand(rest, io);
       case "demo":
-        return await demo(io);
+        return await demo(rest, io);
       case "doctor":
         return await doctorCommand(rest, io);
       case "bench":
         return await benchCommand(rest, io);
-      case undefined:
       case "help":
+        return help(rest, io);
       case "--help":
       case "-h":
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
+        return help([], io);
+      case "--version":
+      case "-V":
+        atMostPositional("--version", rest, 0);
+        io.out(versionText());
+        return 0;
+      case undefined:
+        io.err(USAGE);
+        return 2;
       default:
-        throw new PvkitError("bad-cli-option", `unknown command "${command}"`, "run `pvkit help`");
+        throw unknownCommand(command);
     }
   } catch (e) {
     if (!(e instanceof PvkitError)) throw e;
-    io.err(`${red("pvkit:")} ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`);
+    io.err(`${stderrRed("pvkit:")} ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ""}`);
     return 2;
   }
 }

@@ -7,6 +7,7 @@
 
 import { PvkitError, type RulesMode } from "@pvkit/machine";
 import { QEMU_VERSIONS, type QemuVersion } from "@pvkit/qemu";
+import { booleanFlagValue, unknownOption } from "./cli_flags.ts";
 
 /** The options of `pvkit describe` (and of the commands that compose a machine). */
 export interface DescribeArgs {
@@ -24,8 +25,10 @@ export interface DescribeArgs {
   rules: RulesMode;
   /** `--qemu-version`. */
   qemuVersion: QemuVersion;
-  /** `--json`. */
+  /** `--json` (`--json=false` turns it off). */
   json: boolean;
+  /** `--plugin FILE`, in order. */
+  plugins: string[];
   /** Arguments that are not options. */
   positional: string[];
 }
@@ -39,11 +42,15 @@ const VALUE_OPTIONS = new Map<string, keyof DescribeArgs>([
   ["--host", "host"],
   ["--rules", "rules"],
   ["--qemu-version", "qemuVersion"],
+  ["--plugin", "plugins"],
 ]);
+
+const KNOWN = [...VALUE_OPTIONS.keys(), "--json", "-enable-kvm"];
 
 /**
  * Parses the arguments after the command name. `-opt value` and `-opt=value` (and `--opt`)
- * are accepted; `-enable-kvm` means `-accel kvm`.
+ * are accepted; `-enable-kvm` means `-accel kvm`; `--json=false` turns JSON off. `command`
+ * names the subcommand in errors.
  *
  * @throws {PvkitError} for an unknown option, a missing value or a bad `--rules`
  * @example
@@ -53,11 +60,15 @@ const VALUE_OPTIONS = new Map<string, keyof DescribeArgs>([
  * console.log(args.cpu, args.rules, args.json); // host qemu true
  * ```
  */
-export function parseDescribeArgs(argv: readonly string[]): DescribeArgs {
+export function parseDescribeArgs(
+  argv: readonly string[],
+  command = "describe",
+): DescribeArgs {
   const out: DescribeArgs = {
     rules: "strict",
     qemuVersion: "current",
     json: false,
+    plugins: [],
     positional: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -72,7 +83,7 @@ export function parseDescribeArgs(argv: readonly string[]): DescribeArgs {
       ? flag.slice(1)
       : flag;
     if (normalized === "--json") {
-      out.json = true;
+      out.json = eq > 0 ? booleanFlagValue(flag, arg.slice(eq + 1)) : true;
       continue;
     }
     if (normalized === "-enable-kvm" || normalized === "--enable-kvm") {
@@ -80,18 +91,14 @@ export function parseDescribeArgs(argv: readonly string[]): DescribeArgs {
       continue;
     }
     const key = VALUE_OPTIONS.get(normalized);
-    if (!key) {
-      throw new PvkitError(
-        "bad-cli-option",
-        `unknown option ${flag}`,
-        "options: -cpu -machine -smp -accel --host --rules --qemu-version --json",
-      );
-    }
+    if (!key) throw unknownOption(command, flag, KNOWN);
     let value: string | undefined;
     if (eq > 0) value = arg.slice(eq + 1);
     else value = argv[++i];
     if (value === undefined) throw new PvkitError("bad-cli-option", `option ${flag} needs a value`);
-    if (key === "rules") {
+    if (key === "plugins") {
+      out.plugins.push(value);
+    } else if (key === "rules") {
       if (value !== "strict" && value !== "qemu") {
         throw new PvkitError("bad-cli-option", `--rules takes strict or qemu, not "${value}"`);
       }

@@ -1,13 +1,15 @@
 /**
  * The human-readable form of `pvkit describe`: a coloured table of features followed by the
- * warnings, notes and errors.
+ * warnings and notes on stdout; for a machine that cannot be built, its errors (each followed by
+ * the notes) for stderr.
  *
  * @module
  */
 
 import type { ComposedMachine } from "@pvkit/machine";
 import { hex32 } from "@pvkit/machine";
-import { bold, cyan, dim, green, red, stripColors, yellow } from "./colors.ts";
+import { bold, cyan, dim, green, red, stderrRed, stripColors, yellow } from "./colors.ts";
+import { groupSimilarNotes } from "./note_groups.ts";
 
 function pad(text: string, width: number): string {
   return text + " ".repeat(Math.max(0, width - stripColors(text).length));
@@ -22,7 +24,24 @@ function governs(machine: ComposedMachine, name: string): string {
 }
 
 /**
- * Renders a composed machine as text.
+ * True when composition stopped before a machine existed (a bad option, an unknown model or
+ * host): there is no table to show, only the errors.
+ *
+ * @example
+ * ```ts
+ * import { composedNothing } from "@pvkit/cli";
+ * import { compose } from "@pvkit/pvkit";
+ * console.log(composedNothing(compose({ cpu: "nosuch", host: "linux-6.12" }))); // true
+ * ```
+ */
+export function composedNothing(machine: ComposedMachine): boolean {
+  return machine.errors.length > 0 && machine.features.length === 0;
+}
+
+/**
+ * Renders a composed machine as text for stdout: the header, the KVM leaves, the feature
+ * table, and (for a machine that was built) the warnings and notes. Nothing when
+ * {@linkcode composedNothing}.
  *
  * @example
  * ```ts
@@ -32,6 +51,7 @@ function governs(machine: ComposedMachine, name: string): string {
  * ```
  */
 export function renderDescription(machine: ComposedMachine): string {
+  if (composedNothing(machine)) return "";
   const lines: string[] = [];
   const m = machine.machine;
   lines.push(
@@ -61,13 +81,35 @@ export function renderDescription(machine: ComposedMachine): string {
     for (const row of rows) lines.push(row.map((c, i) => pad(c, widths[i])).join("  ").trimEnd());
   }
   if (machine.filtered.length > 0) lines.push("", `filtered: ${machine.filtered.join(", ")}`);
+  if (!machine.ok) return lines.join("\n");
   const section = (label: string, paint: (s: string) => string, items: readonly string[]) => {
     if (items.length === 0) return;
     lines.push("");
     for (const item of items) lines.push(`${paint(label)} ${item}`);
   };
   section("warning:", yellow, machine.warnings);
-  section("note:", cyan, machine.notes);
-  section("error:", red, machine.errors);
+  section("note:", cyan, groupSimilarNotes(machine.notes));
   return lines.join("\n");
+}
+
+/**
+ * The diagnostics of a machine that cannot be built, for stderr: each error, then the warnings,
+ * then the notes (a did-you-mean follows the error it answers). Empty when the machine is ok.
+ *
+ * @example
+ * ```ts
+ * import { renderFailure } from "@pvkit/cli";
+ * import { compose } from "@pvkit/pvkit";
+ * console.log(renderFailure(compose({ cpu: "hots", host: "linux-6.12" })));
+ * // error: unable to find CPU model 'hots'
+ * // note: did you mean "host"?
+ * ```
+ */
+export function renderFailure(machine: ComposedMachine): string {
+  if (machine.ok) return "";
+  return [
+    ...machine.errors.map((e) => `${stderrRed("error:")} ${e}`),
+    ...machine.warnings.map((w) => `warning: ${w}`),
+    ...groupSimilarNotes(machine.notes).map((n) => `note: ${n}`),
+  ].join("\n");
 }

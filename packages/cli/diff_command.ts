@@ -9,6 +9,8 @@
 import { diffProbeRuns, formatDifferences, type ProbeDifference } from "@pvkit/kvm-probe";
 import { loadProbeFile, type ProbeRunOptions } from "@pvkit/probe";
 import { bold } from "./colors.ts";
+import { PvkitError, type PvPlugin } from "@pvkit/machine";
+import { callerPath } from "./caller_path.ts";
 import { probeBackend } from "./probe_command.ts";
 
 /** The differences of one probe file. */
@@ -21,8 +23,23 @@ export interface ProbeFileDiff {
   readonly differences: readonly ProbeDifference[];
 }
 
+/** The KVM backend, with a hint that fits diff (which has no --backend) when it is unusable. */
+function kvmBackendForDiff(extra: readonly PvPlugin[]) {
+  try {
+    return probeBackend("kvm", extra);
+  } catch (e) {
+    if (!(e instanceof PvkitError) || e.code !== "kvm-unusable") throw e;
+    throw new PvkitError(
+      e.code,
+      `pvkit diff compares against KVM, and ${e.message.replace(/^the kvm backend /, "it ")}`,
+      "`pvkit probe FILE` runs the probes on the emulated backend alone",
+    );
+  }
+}
+
 /**
- * Runs every file on both backends and compares them.
+ * Runs every file on both backends and compares them (relative paths are relative to the
+ * caller's folder; `extra` plugins may be named by the probes).
  *
  * @throws {PvkitError} for a bad probe file or an unusable /dev/kvm
  * @example
@@ -35,12 +52,13 @@ export interface ProbeFileDiff {
 export async function diffProbeFiles(
   files: readonly string[],
   options: ProbeRunOptions = {},
+  extra: readonly PvPlugin[] = [],
 ): Promise<ProbeFileDiff[]> {
-  const emu = probeBackend("emu");
-  const kvm = probeBackend("kvm");
+  const emu = probeBackend("emu", extra);
+  const kvm = kvmBackendForDiff(extra);
   const out: ProbeFileDiff[] = [];
   for (const file of files) {
-    const probe = await loadProbeFile(file);
+    const probe = await loadProbeFile(callerPath(file));
     const differences = diffProbeRuns(probe, await emu.run(probe), await kvm.run(probe, options));
     out.push({ file, probe: probe.name, differences });
   }

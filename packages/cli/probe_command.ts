@@ -12,7 +12,6 @@ import { EmuProbeBackend } from "@pvkit/emu";
 import { probeKvm } from "@pvkit/kvm";
 import { KvmProbeBackend } from "@pvkit/kvm-probe";
 import {
-  formatProbeReport,
   loadProbeFile,
   type ProbeBackend,
   probeExitStatus,
@@ -20,13 +19,17 @@ import {
   probeReport,
   type ProbeRunOptions,
 } from "@pvkit/probe";
+import type { PvPlugin } from "@pvkit/machine";
 import { optionalPlugins } from "@pvkit/pvkit";
+import { callerPath } from "./caller_path.ts";
+import { renderProbeText } from "./probe_text.ts";
 
 /** The backends `--backend` accepts. */
 export const PROBE_BACKENDS: readonly string[] = ["emu", "kvm"];
 
 /**
- * Creates the backend named on the command line.
+ * Creates the backend named on the command line. A probe may name pvkit's opt-in plugins and
+ * `extra` ones (loaded with `--plugin`) in `machine.plugins`.
  *
  * @throws {PvkitError} for an unknown backend
  * @example
@@ -35,8 +38,10 @@ export const PROBE_BACKENDS: readonly string[] = ["emu", "kvm"];
  * console.log(probeBackend("emu").name); // "emu"
  * ```
  */
-export function probeBackend(name: string): ProbeBackend {
-  if (name === "emu") return new EmuProbeBackend({ plugins: optionalPlugins });
+export function probeBackend(name: string, extra: readonly PvPlugin[] = []): ProbeBackend {
+  const plugins = new Map(optionalPlugins);
+  for (const plugin of extra) plugins.set(plugin.manifest.name, plugin);
+  if (name === "emu") return new EmuProbeBackend({ plugins });
   if (name === "kvm") {
     const kvm = probeKvm();
     if (!kvm.usable) {
@@ -46,7 +51,7 @@ export function probeBackend(name: string): ProbeBackend {
         "use --backend emu",
       );
     }
-    return new KvmProbeBackend({ plugins: optionalPlugins });
+    return new KvmProbeBackend({ plugins });
   }
   throw new PvkitError(
     "bad-cli-option",
@@ -64,7 +69,8 @@ export interface ProbeCommandResult {
 }
 
 /**
- * Loads and runs probe files on a backend.
+ * Loads and runs probe files on a backend. Relative paths are relative to the caller's folder
+ * (see {@linkcode callerPath}).
  *
  * @throws {PvkitError} (a `ProbeError`) for a bad probe file
  * @example
@@ -82,15 +88,29 @@ export async function runProbeFiles(
 ): Promise<ProbeCommandResult> {
   const reports: ProbeReport[] = [];
   for (const file of files) {
-    const probe = await loadProbeFile(file);
+    const probe = await loadProbeFile(callerPath(file));
     reports.push(probeReport(probe, await backend.run(probe, options)));
   }
   const failed = reports.some((r) => probeExitStatus(r) !== 0);
   return { reports, status: failed ? 1 : 0 };
 }
 
-/** Renders reports as the CLI prints them. */
-export function renderProbeReports(reports: readonly ProbeReport[], json: boolean): string {
-  if (json) return JSON.stringify(reports.length === 1 ? reports[0] : reports);
-  return reports.map(formatProbeReport).join("\n\n");
+/**
+ * Renders reports as the CLI prints them: `--json` is always an array with one report per
+ * file; text shows each report with its verdict last (a sample of large ones unless `full`).
+ *
+ * @example
+ * ```ts
+ * import { renderProbeReports } from "@pvkit/cli";
+ * const report = { probe: "p", backend: "emu", passed: true, vcpus: [], failures: [], notes: [] };
+ * console.log(renderProbeReports([report], true).startsWith("[")); // true
+ * ```
+ */
+export function renderProbeReports(
+  reports: readonly ProbeReport[],
+  json: boolean,
+  full = false,
+): string {
+  if (json) return JSON.stringify(reports);
+  return reports.map((r) => renderProbeText(r, full)).join("\n\n");
 }

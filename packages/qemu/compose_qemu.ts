@@ -91,7 +91,8 @@ function failure(
     profile: context.host.name,
     rules: context.rules ?? "strict",
     model,
-    machine: { ...machine, x2apic: false },
+    // The documented key order (type, irqchip, x2apic, smp), as on success.
+    machine: { type: machine.type, irqchip: machine.irqchip, x2apic: false, smp: machine.smp },
     leaves: {},
     features: [],
     filtered: [],

@@ -81,6 +81,19 @@ export function classifyCpuItems(
     (flags.has(name) || dialect.properties.has(name) || dialect.aliases.has(name)) &&
     !(HOST_ONLY_PROPERTIES.has(name) && model.kind !== "host" && model.kind !== "max");
   const candidates = () => [...flags, ...dialect.properties.keys(), ...registry.names()];
+  // The hint for a name this QEMU rejects: never the rejected name itself.
+  const notFoundHint = (name: string) => () => {
+    const m = registry.lookup(name)?.manifest;
+    if (m && m.qemu.name === null) {
+      return `QEMU has no ${name} property: it is a pvkit plugin, accepted with --rules strict`;
+    }
+    if (m) {
+      return `${dialect.label} does not have ${name} (QEMU ${
+        m.since.qemu ?? "later"
+      }); use --qemu-version current`;
+    }
+    return didYouMean(name, candidates().filter((c) => c !== name));
+  };
 
   const settings: FeatureSetting[] = [];
   const cpu: Partial<Record<keyof CpuProperties, boolean>> = {};
@@ -110,7 +123,7 @@ export function classifyCpuItems(
     if (!exists(name)) {
       throw new QemuOptionError(
         `${global}: Property '${typeName}.${name}' not found`,
-        () => didYouMean(name, candidates()),
+        notFoundHint(name),
       );
     }
     const type = dialect.properties.get(dialect.aliases.get(name) ?? name) ?? "bool";
@@ -144,7 +157,7 @@ export function classifyCpuItems(
     if (!exists(item.name)) {
       throw new QemuOptionError(
         `Property '${typeName}.${item.name}' not found`,
-        () => didYouMean(item.name, candidates()),
+        notFoundHint(item.name),
       );
     }
     const type = dialect.properties.get(dialect.aliases.get(item.name) ?? item.name) ?? "bool";

@@ -4,19 +4,27 @@
  * @module
  */
 
-/** Levenshtein distance between two strings. */
+/**
+ * Edit distance where swapping two adjacent letters counts as one edit (the optimal string
+ * alignment variant of Damerau-Levenshtein), so `hots` is one edit from `host`.
+ */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  // Three rows (i-2, i-1, i): memory stays O(|b|) however long the typed word is.
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j], before[j - 2] + 1);
+      }
     }
+    before = previous;
+    previous = row;
   }
-  return row[b.length];
+  return previous[b.length];
 }
 
 /**

@@ -9,3 +9,8 @@ Deno.test("suggestions are close names, nearest first", () => {
   assertEquals(suggest("kvm_pv_unhalt", ["kvm-pv-unhalt"]), ["kvm-pv-unhalt"]);
   assertEquals(didYouMean("zzzzzz", ["kvmclock"]), undefined);
 });
+
+Deno.test("two swapped letters are one edit", () => {
+  assertEquals(suggest("hots", ["host", "max", "base"]), ["host"]);
+  assertEquals(didYouMean("descrbe", ["describe", "diff"]), 'did you mean "describe"?');
+});
