@@ -123,8 +123,9 @@ function cpuHelp(argv: readonly string[], io: CliOutput): number {
 }
 
 function help(argv: readonly string[], io: CliOutput): number {
-  atMostPositional("help", argv, 1);
-  io.out(argv.length === 0 ? USAGE : commandHelp(argv[0]));
+  const { positional } = parseFlags("help", argv, {});
+  atMostPositional("help", positional, 1);
+  io.out(positional.length === 0 ? USAGE : commandHelp(positional[0]));
   return 0;
 }
 
