@@ -21,6 +21,7 @@ import { rulesCommand } from "./rules_command.ts";
 import { versionText } from "./version.ts";
 import { doctorCommand } from "./doctor_command.ts";
 import { benchCommand } from "./bench_command.ts";
+import { nestedCommand } from "./nested_command.ts";
 import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
 import { diffProbeFiles, renderDiff } from "./diff_command.ts";
 import { EmuProbeBackend } from "@pvkit/emu";
@@ -179,6 +180,8 @@ export async function runCli(
         return await doctorCommand(rest, io);
       case "bench":
         return await benchCommand(rest, io);
+      case "nested":
+        return await nestedCommand(rest, io);
       case "help":
         return help(rest, io);
       case "--help":

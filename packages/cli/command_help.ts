@@ -6,6 +6,7 @@
 
 import { PvkitError } from "@pvkit/machine";
 import { didYouMean } from "@pvkit/qemu";
+import { NESTED_HELP } from "./nested_command.ts";
 
 const DESCRIBE_OPTIONS = `options:
   -cpu MODEL[,FLAG=on|off...]   QEMU's -cpu (default qemu64); -cpu help lists the models
@@ -19,7 +20,15 @@ const DESCRIBE_OPTIONS = `options:
   --plugin FILE                 also load the plugins FILE exports (repeatable)
   --json                        print the result as JSON (--json=false: text)`;
 
-/** Each subcommand's help, in the order `pvkit help` lists them. */
+/**
+ * Each subcommand's help, in the order `pvkit help` lists them.
+ *
+ * @example
+ * ```ts
+ * import { COMMAND_HELP } from "@pvkit/cli";
+ * console.log(Object.keys(COMMAND_HELP).includes("explain")); // true
+ * ```
+ */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
   describe: `pvkit describe: what a QEMU command line gives a guest, and why
 
@@ -72,6 +81,7 @@ usage: pvkit doctor [--json]`,
   bench: `pvkit bench exits: the Deno VMM's port-I/O exit round trip against a C baseline
 
 usage: pvkit bench exits [--count N] [--rounds R] [--json]`,
+  nested: NESTED_HELP,
   demo: `pvkit demo: the default machine, -cpu host, and the built-in probes on each backend
 
 usage: pvkit demo`,
@@ -80,7 +90,15 @@ usage: pvkit demo`,
 usage: pvkit help [COMMAND]`,
 };
 
-/** The text of `pvkit help` (and of `pvkit` alone). */
+/**
+ * The text of `pvkit help` (and, on stderr, of `pvkit` alone).
+ *
+ * @example
+ * ```ts
+ * import { USAGE } from "@pvkit/cli";
+ * console.log(USAGE.split("\n")[0]);
+ * ```
+ */
 export const USAGE = `pvkit: what KVM paravirtual features a guest sees, and why
 
 usage:
@@ -94,6 +112,7 @@ usage:
   pvkit diff FILE.json... [--timeout MS] [--json]
   pvkit doctor [--json]
   pvkit bench exits [--count N] [--rounds R] [--json]
+  pvkit nested [--smp N] [--memory SIZE] [--timeout S] -- CMD [ARGS...]
   pvkit demo
   pvkit help [COMMAND]
   pvkit --version

@@ -40,3 +40,4 @@ export * from "./rule_graph.ts";
 export * from "./rule_graph_render.ts";
 export * from "./rules_command.ts";
 export * from "./version.ts";
+export * from "./nested_command.ts";
