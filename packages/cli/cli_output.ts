@@ -12,7 +12,15 @@ export interface CliOutput {
   err(text: string): void;
 }
 
-/** Output to the process's stdout/stderr. */
+/**
+ * Output to the process's stdout/stderr.
+ *
+ * @example
+ * ```ts
+ * import { processOutput } from "@pvkit/cli";
+ * processOutput.out("a result");
+ * ```
+ */
 export const processOutput: CliOutput = {
   out: (text) => console.log(text),
   err: (text) => console.error(text),

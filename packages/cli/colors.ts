@@ -73,6 +73,15 @@ export function stripColors(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
-/** Red text for stderr: coloured only when stderr itself is a terminal (and `NO_COLOR` unset). */
-export const stderrRed: Paint = (text) =>
-  wantsColor(Deno.stderr) ? `\x1b[31m${text}\x1b[39m` : text;
+/**
+ * Red text for stderr: coloured only when stderr itself is a terminal (and `NO_COLOR` unset).
+ *
+ * @example
+ * ```ts
+ * import { stderrRed } from "@pvkit/cli";
+ * console.error(stderrRed("error:"), "something went wrong");
+ * ```
+ */
+export function stderrRed(text: string): string {
+  return wantsColor(Deno.stderr) ? `\x1b[31m${text}\x1b[39m` : text;
+}

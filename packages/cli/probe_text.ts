@@ -7,7 +7,15 @@
 
 import { formatProbeReport, type ProbeReport } from "@pvkit/probe";
 
-/** How much of a large report is shown without `--full`. */
+/**
+ * How much of a large report is shown without `--full`.
+ *
+ * @example
+ * ```ts
+ * import { PROBE_TEXT_LIMITS } from "@pvkit/cli";
+ * console.log(PROBE_TEXT_LIMITS.steps); // 40
+ * ```
+ */
 export const PROBE_TEXT_LIMITS = {
   /** vCPUs shown (vCPU 0 and the first ones with failures). */
   vcpus: 4,

@@ -6,7 +6,15 @@
 
 import type { RuleEdge } from "./rule_graph.ts";
 
-/** The formats `pvkit rules --graph` prints. */
+/**
+ * The formats `pvkit rules --graph` prints.
+ *
+ * @example
+ * ```ts
+ * import { GRAPH_FORMATS } from "@pvkit/cli";
+ * console.log(GRAPH_FORMATS.join(", ")); // text, dot, mermaid
+ * ```
+ */
 export const GRAPH_FORMATS: readonly string[] = ["text", "dot", "mermaid"];
 
 const quote = (s: string) => JSON.stringify(s);
