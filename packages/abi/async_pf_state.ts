@@ -3,7 +3,7 @@
  * kvm-asyncpf-int (MSRs 0x4b564d06/07) share through `vcpu.shared(ASYNC_PF_STATE)` (plugins
  * never import each other, so the protocol's state lives here, beside its ABI).
  *
- * Fields mirror KVM's `vcpu->arch.apf` and `vcpu->async_pf` (kvm-pv-abi.md §2, §6).
+ * Fields mirror KVM's `vcpu->arch.apf` and `vcpu->async_pf` (Documentation/virt/kvm/x86/msr.rst; arch/x86/kernel/kvm.c).
  *
  * @module
  */

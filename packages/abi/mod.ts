@@ -9,7 +9,7 @@
  * - {@link ./seqlock.ts}: the host's version-protocol writers and the guest's bounded readers.
  * - {@link ./pvclock.ts}: kvm_get_time_scale, pvclock_scale_delta and friends, bit-exact.
  *
- * The numbers come from the project's ABI reference (`kvm-pv-abi.md`), which cites the Linux
+ * The numbers come from the project's ABI reference (Documentation/virt/kvm/x86/), which cites the Linux
  * sources; each constant's comment says where.
  *
  * @example

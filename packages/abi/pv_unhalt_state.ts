@@ -18,7 +18,7 @@ import { type SharedKey, sharedKey, type VcpuContext } from "@pvkit/machine";
  * ```
  */
 export interface PvUnhaltState {
-  /** `pv_unhalted`: a kick arrived; the next HLT does not block (kvm-pv-abi.md §5). */
+  /** `pv_unhalted`: a kick arrived; the next HLT does not block (Documentation/virt/kvm/x86/hypercalls.rst). */
   pvUnhalted: boolean;
 }
 

@@ -10,7 +10,7 @@ Deno.test({
   fn() {
     if (!("profile" in live)) return;
     const { kvmLeaf } = live.profile;
-    // kvm-pv-abi.md §7: bits 0, 1, 3, 24 always reported; 2, 15, 16, 17 never.
+    // arch/x86/kvm/cpuid.c: bits 0, 1, 3, 24 always reported; 2, 15, 16, 17 never.
     for (const bit of [0, 1, 3, 24]) assertEquals((kvmLeaf.eax >>> bit) & 1, 1);
     for (const bit of [2, 15, 16, 17]) assertEquals((kvmLeaf.eax >>> bit) & 1, 0);
     assertEquals(kvmLeaf.edx, 0); // KVM never reports the REALTIME hint

@@ -2,7 +2,7 @@
  * `composeQemu()`: what a guest sees for a QEMU command line (`-cpu`, `-machine`, `-smp`,
  * `-accel`), in pvkit's strict mode or reproducing QEMU (`rules: "qemu"`) message for message.
  *
- * QEMU's order of events (qemu-kvm-pv.md §2-§5, checked against QEMU 7.2 in tests/qemu72):
+ * QEMU's order of events (QEMU target/i386/cpu.c-§5, checked against QEMU 7.2 in tests/qemu72):
  * `-cpu` parsing (ambiguity warnings), `-smp` and the machine's CPU limit, accelerator set-up
  * (recommended/maximum vCPU warnings), the >255 APIC ID check, then every vCPU is created
  * (properties applied: first bad one is fatal) and realized (`+`/`-` flags, per-vCPU filter
@@ -72,7 +72,7 @@ const USERSPACE_APIC_WARNINGS = [
   "Do not use kernel-irqchip except for the -M isapc machine type.",
 ];
 
-/** MSR_KVM_ASYNC_PF_INT: QEMU writes it at reset when bit 14 is set (qemu-kvm-pv.md §5). */
+/** MSR_KVM_ASYNC_PF_INT: QEMU writes it at reset when bit 14 is set (QEMU target/i386/machine.c). */
 const MSR_KVM_ASYNC_PF_INT = 0x4b564d06;
 
 interface Messages {

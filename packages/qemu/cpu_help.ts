@@ -1,5 +1,5 @@
 /**
- * QEMU's `-cpu help` "Recognized CPUID flags" layout (x86_cpu_list, qemu-kvm-pv.md §2).
+ * QEMU's `-cpu help` "Recognized CPUID flags" layout (x86_cpu_list, QEMU target/i386/cpu.c).
  *
  * @module
  */

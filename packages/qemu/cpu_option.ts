@@ -1,6 +1,6 @@
 /**
  * The `-cpu` grammar (QEMU's parse_cpu_option and x86_cpu_parse_featurestr,
- * qemu-kvm-pv.md §2): split once at the first comma into the model and the feature string,
+ * QEMU target/i386/cpu.c): split once at the first comma into the model and the feature string,
  * then `strtok(",")` the features (empty items vanish).
  *
  * @module

@@ -26,7 +26,7 @@ const CPU_PROPERTIES = new Map<string, keyof CpuProperties>([
 /** Properties only `host`/`max` have (qemu64-x86_64-cpu lacks them). */
 const HOST_ONLY_PROPERTIES = new Set(["migratable", "host-cache-info"]);
 
-/** The first leaf of the Hyper-V-shifted KVM leaves (qemu-kvm-pv.md §1). */
+/** The first leaf of the Hyper-V-shifted KVM leaves (QEMU target/i386/kvm/kvm.c). */
 const KVM_BASE_BEHIND_HYPERV = 0x40000100;
 
 /** What the `-cpu` items amount to. */

@@ -1,6 +1,6 @@
 /**
  * The `-machine` and `-accel` options, as far as they matter for KVM PV features: the machine
- * type, the accelerator and `kernel-irqchip` (qemu-kvm-pv.md §3).
+ * type, the accelerator and `kernel-irqchip` (QEMU hw/i386/x86.c).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * QEMU's boolean spellings (qapi_bool_parse, qemu-kvm-pv.md §2): case-sensitive.
+ * QEMU's boolean spellings (qapi_bool_parse, QEMU target/i386/cpu.c): case-sensitive.
  *
  * @module
  */

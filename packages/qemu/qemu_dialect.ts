@@ -50,7 +50,7 @@ export interface QemuMachineType {
   readonly defaultIrqchip: IrqchipMode;
   /** Set when QEMU warns that the machine type is deprecated. */
   readonly deprecated?: string;
-  /** pc-*-5.1 and older: `kvm-msi-ext-dest-id=off` compat (qemu-kvm-pv.md §6). */
+  /** pc-*-5.1 and older: `kvm-msi-ext-dest-id=off` compat (QEMU hw/i386/pc.c). */
   readonly msiExtDestIdOff: boolean;
   /** pc-*-6.1 and older fill `-smp N` as N sockets; newer as N cores. */
   readonly preferSockets: boolean;

@@ -1,5 +1,5 @@
 /**
- * kvm-asyncpf-int's host side, as KVM implements it (kvm-pv-abi.md §2 ASYNC_PF_INT and
+ * kvm-asyncpf-int's host side, as KVM implements it (Documentation/virt/kvm/x86/msr.rst ASYNC_PF_INT and
  * ASYNC_PF_ACK, §6 "Async PF 'page ready'"; [X] kvm_pv_enable_async_pf_int,
  * kvm_set_msr_common, kvm_get_msr_common, kvm_vcpu_reset).
  *

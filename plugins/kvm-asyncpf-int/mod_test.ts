@@ -3,7 +3,7 @@ import { KVM_FEATURE_ASYNC_PF_INT, MSR_KVM_ASYNC_PF_ACK, MSR_KVM_ASYNC_PF_INT } 
 import { composeSolo } from "@pvkit/machine";
 import { kvmAsyncpfInt } from "./mod.ts";
 
-Deno.test("kvm-asyncpf-int manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-asyncpf-int manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmAsyncpfInt.manifest;
   assertEquals(m.name, "kvm-asyncpf-int");
   assertEquals(m.package, "@pvkit/kvm-asyncpf-int");

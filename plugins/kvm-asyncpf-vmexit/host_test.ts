@@ -1,6 +1,6 @@
 // kvm-asyncpf-vmexit has no host code of its own: CPUID bit 10 only gates ASYNC_PF_EN bit 2
 // (DELIVERY_AS_PF_VMEXIT), which kvm-asyncpf's MSR handler checks (one MSR, one handler). These
-// tests drive that check through a machine (kvm-pv-abi.md §2 ASYNC_PF_EN, §7).
+// tests drive that check through a machine (Documentation/virt/kvm/x86/msr.rst ASYNC_PF_EN, §7).
 import { assertEquals } from "@std/assert";
 import {
   KVM_ASYNC_PF_DELIVERY_AS_INT,

@@ -3,7 +3,7 @@ import { KVM_FEATURE_ASYNC_PF_VMEXIT, MSR_KVM_ASYNC_PF_EN } from "@pvkit/abi";
 import { composeSolo } from "@pvkit/machine";
 import { kvmAsyncpfVmexit } from "./mod.ts";
 
-Deno.test("kvm-asyncpf-vmexit manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-asyncpf-vmexit manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmAsyncpfVmexit.manifest;
   assertEquals(m.name, "kvm-asyncpf-vmexit");
   assertEquals(m.package, "@pvkit/kvm-asyncpf-vmexit");

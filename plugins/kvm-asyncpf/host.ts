@@ -1,5 +1,5 @@
 /**
- * kvm-asyncpf's host side, as KVM implements it (kvm-pv-abi.md §2 ASYNC_PF_EN, §3
+ * kvm-asyncpf's host side, as KVM implements it (Documentation/virt/kvm/x86/msr.rst ASYNC_PF_EN, §3
  * kvm_vcpu_pv_apf_data, §6 "Async PF"; [X] kvm_pv_enable_async_pf, kvm_can_deliver_async_pf,
  * kvm_arch_async_page_not_present/present, kvm_arch_can_dequeue_async_page_present,
  * kvm_vcpu_reset; mmu.c alloc_apf_token; virt/kvm/async_pf.c).

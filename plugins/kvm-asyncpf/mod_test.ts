@@ -3,7 +3,7 @@ import { KVM_FEATURE_ASYNC_PF, MSR_KVM_ASYNC_PF_EN } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmAsyncpf } from "./mod.ts";
 
-Deno.test("kvm-asyncpf manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-asyncpf manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmAsyncpf.manifest;
   assertEquals(m.name, "kvm-asyncpf");
   assertEquals(m.package, "@pvkit/kvm-asyncpf");

@@ -1,5 +1,5 @@
 /**
- * KVM_HC_MAP_GPA_RANGE's host side (kvm-pv-abi.md §5 table, nr 12; [X]
+ * KVM_HC_MAP_GPA_RANGE's host side (Documentation/virt/kvm/x86/hypercalls.rst table, nr 12; [X]
  * ____kvm_emulate_hypercall, complete_hypercall_exit): KVM checks the range and hands the call
  * to the VMM as a KVM_EXIT_HYPERCALL; what the VMM puts in `run->hypercall.ret` is RAX.
  *
@@ -24,7 +24,7 @@ const U64 = (1n << 64n) - 1n;
  * -KVM_ENOSYS unless the VMM enabled KVM_CAP_EXIT_HYPERCALL for 12; -KVM_EINVAL (no exit) if
  * the GPA is not 4 KiB-aligned, npages is 0 or gfn + npages overflows; otherwise a
  * KVM_EXIT_HYPERCALL {nr 12, args [a0, a1, a2], LONG_MODE flag} and the VMM's return value.
- * Not CPUID-gated (kvm-pv-abi.md §7). a2 is passed through unchecked (bits 63:5 reserved).
+ * Not CPUID-gated (arch/x86/kvm/cpuid.c). a2 is passed through unchecked (bits 63:5 reserved).
  *
  * @example
  * ```ts
@@ -76,7 +76,7 @@ export function kvmMapGpaRange(
  * ```
  */
 export function createKvmHcMapGpaRangeHooks(_environment: PluginEnvironment): PluginHooks {
-  // kvm-pv-abi.md §7: "Not gated by guest CPUID: … MAP_GPA_RANGE (gated by the capability)".
+  // arch/x86/kvm/cpuid.c: "Not gated by guest CPUID: … MAP_GPA_RANGE (gated by the capability)".
   const mapGpaRange = gatedHypercall(
     KVM_HC_MAP_GPA_RANGE,
     undefined,

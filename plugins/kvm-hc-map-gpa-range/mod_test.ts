@@ -3,7 +3,7 @@ import { KVM_FEATURE_HC_MAP_GPA_RANGE, KVM_HC_MAP_GPA_RANGE } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmHcMapGpaRange } from "./mod.ts";
 
-Deno.test("kvm-hc-map-gpa-range manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-hc-map-gpa-range manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmHcMapGpaRange.manifest;
   assertEquals(m.name, "kvm-hc-map-gpa-range");
   assertEquals(m.package, "@pvkit/kvm-hc-map-gpa-range");

@@ -3,7 +3,7 @@ import { KVM_HINTS_REALTIME } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmHintDedicated } from "./mod.ts";
 
-Deno.test("kvm-hint-dedicated manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-hint-dedicated manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmHintDedicated.manifest;
   assertEquals(m.name, "kvm-hint-dedicated");
   assertEquals(m.package, "@pvkit/kvm-hint-dedicated");

@@ -1,5 +1,5 @@
 /**
- * MSR_KVM_MIGRATION_CONTROL (0x4b564d08) as the VMM provides it (kvm-pv-abi.md §2
+ * MSR_KVM_MIGRATION_CONTROL (0x4b564d08) as the VMM provides it (Documentation/virt/kvm/x86/msr.rst
  * MIGRATION_CONTROL row, §6 "MAP_GPA_RANGE + MIGRATION_CONTROL" and guest teardown, §7). KVM
  * does not emulate this MSR: it exists only while the VMM traps it, i.e. while this feature is
  * on in the composition; otherwise RDMSR and WRMSR #GP, as on KVM.
@@ -25,7 +25,7 @@ export const MIGRATION_CONTROL_INITIAL: bigint = KVM_MIGRATION_READY; // spec §
 /**
  * Bits 63:1: pvkit's VMM defines only bit 0, so a write with any other bit set #GPs, like
  * KVM's own single-bit PV MSR (POLL_CONTROL: b63:1≠0 → #GP). The spec leaves this to the VMM
- * (kvm-pv-abi.md §2: "VMM-defined").
+ * (Documentation/virt/kvm/x86/msr.rst: "VMM-defined").
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@ import { KVM_FEATURE_MIGRATION_CONTROL, MSR_KVM_MIGRATION_CONTROL } from "@pvkit
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmMigrationControl } from "./mod.ts";
 
-Deno.test("kvm-migration-control manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-migration-control manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmMigrationControl.manifest;
   assertEquals(m.name, "kvm-migration-control");
   assertEquals(m.package, "@pvkit/kvm-migration-control");

@@ -1,6 +1,6 @@
 /**
  * kvm-mmu's host side: the PV MMU was removed from KVM, so KVM_HC_MMU_OP (2) returns
- * -KVM_ENOSYS whatever the CPUID says, and there are no MSRs (kvm-pv-abi.md §1 bit 2, §5).
+ * -KVM_ENOSYS whatever the CPUID says, and there are no MSRs (Documentation/virt/kvm/x86/cpuid.rst bit 2, §5).
  *
  * @module
  */
@@ -23,7 +23,7 @@ import { gatedHypercall, type PluginEnvironment, type PluginHooks } from "@pvkit
  * ```
  */
 export function createKvmMmuHooks(_environment: PluginEnvironment): PluginHooks {
-  // kvm-pv-abi.md §1: "deprecated (hypercall 2 → -KVM_ENOSYS)"; §5 table: 2 → −1000.
+  // Documentation/virt/kvm/x86/cpuid.rst: "deprecated (hypercall 2 → -KVM_ENOSYS)"; §5 table: 2 → −1000.
   const mmuOp = gatedHypercall(KVM_HC_MMU_OP, undefined, () => -BigInt(KVM_ENOSYS));
   return { hypercalls: [mmuOp] };
 }

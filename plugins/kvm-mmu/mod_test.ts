@@ -3,7 +3,7 @@ import { KVM_FEATURE_MMU_OP, KVM_HC_MMU_OP } from "@pvkit/abi";
 import { composeSolo } from "@pvkit/machine";
 import { kvmMmu } from "./mod.ts";
 
-Deno.test("kvm-mmu manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-mmu manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmMmu.manifest;
   assertEquals(m.name, "kvm-mmu");
   assertEquals(m.package, "@pvkit/kvm-mmu");

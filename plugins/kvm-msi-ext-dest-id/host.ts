@@ -2,7 +2,7 @@
  * kvm-msi-ext-dest-id's host side: the MSI destination as the VMM and KVM decode it. QEMU's
  * `kvm_swizzle_msi_ext_dest_id` moves address bits 11:5 to address_hi bits 14:8, and KVM
  * (KVM_CAP_X2APIC_API, 32-bit IDs) reads the destination as address bits 19:12 plus
- * address_hi bits 31:8 (qemu-kvm-pv.md §3; vmm-kvm-deno.md §1.7; kvm-pv-abi.md §6).
+ * address_hi bits 31:8 (QEMU hw/i386/x86.c; Documentation/virt/kvm/api.rst; arch/x86/kernel/kvm.c).
  *
  * @module
  */

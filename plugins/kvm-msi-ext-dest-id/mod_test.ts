@@ -3,7 +3,7 @@ import { KVM_FEATURE_MSI_EXT_DEST_ID } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmMsiExtDestId } from "./mod.ts";
 
-Deno.test("kvm-msi-ext-dest-id manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-msi-ext-dest-id manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmMsiExtDestId.manifest;
   assertEquals(m.name, "kvm-msi-ext-dest-id");
   assertEquals(m.package, "@pvkit/kvm-msi-ext-dest-id");

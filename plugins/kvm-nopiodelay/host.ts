@@ -1,5 +1,5 @@
 /**
- * kvm-nopiodelay's host side: KVM does nothing special for it (kvm-pv-abi.md §1 bit 1, §6
+ * kvm-nopiodelay's host side: KVM does nothing special for it (Documentation/virt/kvm/x86/cpuid.rst bit 1, §6
  * "io delay": the guest just stops writing to the delay port). What a machine needs is the
  * delay port itself, port 0x80, so the exits a guest without the feature takes are counted.
  *
@@ -16,7 +16,7 @@ import {
 
 /**
  * Port 0x80, the I/O delay port Linux's native `io_delay` writes to (its POST-code port;
- * vmm-kvm-deno.md: "0x80 (POST: ignore)").
+ * Documentation/virt/kvm/api.rst: "0x80 (POST: ignore)").
  *
  * @example
  * ```ts

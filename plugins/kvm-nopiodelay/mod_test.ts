@@ -3,7 +3,7 @@ import { KVM_FEATURE_NOP_IO_DELAY } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmNopiodelay } from "./mod.ts";
 
-Deno.test("kvm-nopiodelay manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-nopiodelay manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmNopiodelay.manifest;
   assertEquals(m.name, "kvm-nopiodelay");
   assertEquals(m.package, "@pvkit/kvm-nopiodelay");

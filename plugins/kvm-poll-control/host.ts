@@ -1,5 +1,5 @@
 /**
- * kvm-poll-control's host side, as KVM implements it (kvm-pv-abi.md §2 POLL_CONTROL; [X]
+ * kvm-poll-control's host side, as KVM implements it (Documentation/virt/kvm/x86/msr.rst POLL_CONTROL; [X]
  * kvm_set_msr_common, kvm_arch_vcpu_postcreate, kvm_arch_no_poll).
  *
  * @module
@@ -37,7 +37,7 @@ const state = (vcpu: VcpuContext): PollControl => vcpu.shared(POLL_CONTROL);
 
 /**
  * Whether the host may halt-poll for `vcpu`: the negation of KVM's `kvm_arch_no_poll()`,
- * which is `(MSR_KVM_POLL_CONTROL & 1) == 0` (kvm-pv-abi.md §2).
+ * which is `(MSR_KVM_POLL_CONTROL & 1) == 0` (Documentation/virt/kvm/x86/msr.rst).
  *
  * @example
  * ```ts

@@ -3,7 +3,7 @@ import { KVM_FEATURE_POLL_CONTROL, MSR_KVM_POLL_CONTROL } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmPollControl } from "./mod.ts";
 
-Deno.test("kvm-poll-control manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-poll-control manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmPollControl.manifest;
   assertEquals(m.name, "kvm-poll-control");
   assertEquals(m.package, "@pvkit/kvm-poll-control");

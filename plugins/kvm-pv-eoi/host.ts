@@ -1,5 +1,5 @@
 /**
- * kvm-pv-eoi's host side, as KVM's local APIC implements it (kvm-pv-abi.md §2 PV_EOI_EN, §3
+ * kvm-pv-eoi's host side, as KVM's local APIC implements it (Documentation/virt/kvm/x86/msr.rst PV_EOI_EN, §3
  * "PV EOI word", §6 PV EOI; [L] kvm_lapic_set_pv_eoi, apic_sync_pv_eoi_to_guest,
  * apic_sync_pv_eoi_from_guest, pv_eoi_test_and_clr_pending, kvm_lapic_reset).
  *

@@ -3,7 +3,7 @@ import { KVM_FEATURE_PV_EOI, MSR_KVM_PV_EOI_EN } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmPvEoi } from "./mod.ts";
 
-Deno.test("kvm-pv-eoi manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-pv-eoi manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmPvEoi.manifest;
   assertEquals(m.name, "kvm-pv-eoi");
   assertEquals(m.package, "@pvkit/kvm-pv-eoi");

@@ -1,5 +1,5 @@
 /**
- * KVM_HC_SEND_IPI's host side, exactly as KVM implements it (kvm-pv-abi.md §5 "SEND_IPI exact
+ * KVM_HC_SEND_IPI's host side, exactly as KVM implements it (Documentation/virt/kvm/x86/hypercalls.rst "SEND_IPI exact
  * semantics"; [L] kvm_pv_send_ipi, __pv_send_ipi).
  *
  * @module
@@ -14,7 +14,7 @@ import {
   type VcpuContext,
 } from "@pvkit/machine";
 
-// ICR fields (kvm-pv-abi.md §5 SEND_IPI; [L] apicdef.h names).
+// ICR fields (Documentation/virt/kvm/x86/hypercalls.rst SEND_IPI; [L] apicdef.h names).
 /** APIC_DEST_MASK (logical destination) | APIC_SHORT_MASK (shorthand): either → -KVM_EINVAL. */
 const ICR_REJECT = 0x800n | 0xc0000n;
 /** APIC_VECTOR_MASK: vector = icr & 0xFF. */
@@ -33,7 +33,7 @@ const BITS_PER_LONG = 64;
 
 /**
  * The PV IPI window size for a caller: 64 APIC IDs per bitmap register for a 64-bit caller,
- * 32 for a 32-bit one (kvm-pv-abi.md §5: `cluster = 64 | 32`; a2 + cluster starts a1's half).
+ * 32 for a 32-bit one (Documentation/virt/kvm/x86/hypercalls.rst: `cluster = 64 | 32`; a2 + cluster starts a1's half).
  *
  * @example
  * ```ts
@@ -49,7 +49,7 @@ export function sendIpiCluster(longMode: boolean): 64 | 32 {
  * KVM's `kvm_pv_send_ipi`: the RAX a SEND_IPI(a0 = bitmap low, a1 = bitmap high, a2 = min APIC
  * ID, a3 = ICR) returns for `vcpu`, after delivering the IPIs: -22 for a logical destination or
  * a shorthand in the ICR, -95 without an APIC map, else the number of IPIs accepted
- * (kvm-pv-abi.md §5 "SEND_IPI exact semantics"). The arguments are as the backend passes
+ * (Documentation/virt/kvm/x86/hypercalls.rst "SEND_IPI exact semantics"). The arguments are as the backend passes
  * them (already masked to 32 bits for a 32-bit caller); the CPUID gate is not applied here.
  *
  * @example
@@ -140,7 +140,7 @@ function sendHalf(
  * ```
  */
 export function createKvmPvIpiHooks(_environment: PluginEnvironment): PluginHooks {
-  // kvm-pv-abi.md §5/§7: gated by KVM_FEATURE_PV_SEND_IPI (bit 11), else -KVM_ENOSYS.
+  // Documentation/virt/kvm/x86/hypercalls.rst/§7: gated by KVM_FEATURE_PV_SEND_IPI (bit 11), else -KVM_ENOSYS.
   const sendIpi = gatedHypercall(
     KVM_HC_SEND_IPI,
     KVM_FEATURE_PV_SEND_IPI,

@@ -3,7 +3,7 @@ import { KVM_FEATURE_PV_SEND_IPI, KVM_HC_SEND_IPI } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmPvIpi } from "./mod.ts";
 
-Deno.test("kvm-pv-ipi manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-pv-ipi manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmPvIpi.manifest;
   assertEquals(m.name, "kvm-pv-ipi");
   assertEquals(m.package, "@pvkit/kvm-pv-ipi");

@@ -1,5 +1,5 @@
 /**
- * KVM_HC_SCHED_YIELD's host side, as KVM implements it (kvm-pv-abi.md §5 table, nr 11;
+ * KVM_HC_SCHED_YIELD's host side, as KVM implements it (Documentation/virt/kvm/x86/hypercalls.rst table, nr 11;
  * [X] kvm_sched_yield). The same directed yield follows every KVM_HC_KICK_CPU, so it is
  * exported for `@pvkit/kvm-pv-unhalt`.
  *
@@ -27,7 +27,7 @@ import {
  * ```
  */
 export function createKvmPvSchedYieldHooks(_environment: PluginEnvironment): PluginHooks {
-  // kvm-pv-abi.md §5/§7: gated by KVM_FEATURE_PV_SCHED_YIELD (bit 13); returns 0 always.
+  // Documentation/virt/kvm/x86/hypercalls.rst/§7: gated by KVM_FEATURE_PV_SCHED_YIELD (bit 13); returns 0 always.
   const schedYield = gatedHypercall(
     KVM_HC_SCHED_YIELD,
     KVM_FEATURE_PV_SCHED_YIELD,

@@ -3,7 +3,7 @@ import { KVM_FEATURE_PV_SCHED_YIELD, KVM_HC_SCHED_YIELD } from "@pvkit/abi";
 import { composeSolo } from "@pvkit/machine";
 import { kvmPvSchedYield } from "./mod.ts";
 
-Deno.test("kvm-pv-sched-yield manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-pv-sched-yield manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmPvSchedYield.manifest;
   assertEquals(m.name, "kvm-pv-sched-yield");
   assertEquals(m.package, "@pvkit/kvm-pv-sched-yield");

@@ -1,6 +1,6 @@
 // kvm-pv-tlb-flush has no host code of its own: KVM's side is the xchg of the steal-time
 // preempted byte in record_steal_time, which kvm-steal-time implements. These tests drive the
-// whole protocol through a machine (kvm-pv-abi.md §3 "preempted byte", §6 PV TLB flush, §7).
+// whole protocol through a machine (arch/x86/include/uapi/asm/kvm_para.h "preempted byte", §6 PV TLB flush, §7).
 import { assertEquals } from "@std/assert";
 import {
   KVM_FEATURE_PV_TLB_FLUSH,

@@ -3,7 +3,7 @@ import { KVM_FEATURE_PV_TLB_FLUSH } from "@pvkit/abi";
 import { composeSolo } from "@pvkit/machine";
 import { kvmPvTlbFlush } from "./mod.ts";
 
-Deno.test("kvm-pv-tlb-flush manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-pv-tlb-flush manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmPvTlbFlush.manifest;
   assertEquals(m.name, "kvm-pv-tlb-flush");
   assertEquals(m.package, "@pvkit/kvm-pv-tlb-flush");

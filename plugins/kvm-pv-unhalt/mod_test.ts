@@ -3,7 +3,7 @@ import { KVM_FEATURE_PV_UNHALT, KVM_HC_KICK_CPU } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmPvUnhalt } from "./mod.ts";
 
-Deno.test("kvm-pv-unhalt manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-pv-unhalt manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmPvUnhalt.manifest;
   assertEquals(m.name, "kvm-pv-unhalt");
   assertEquals(m.package, "@pvkit/kvm-pv-unhalt");

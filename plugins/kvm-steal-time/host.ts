@@ -1,5 +1,5 @@
 /**
- * kvm-steal-time's host side, as KVM implements it (kvm-pv-abi.md §2 STEAL_TIME, §3
+ * kvm-steal-time's host side, as KVM implements it (Documentation/virt/kvm/x86/msr.rst STEAL_TIME, §3
  * kvm_steal_time and "preempted byte"; [X] kvm_set_msr_common, record_steal_time,
  * kvm_steal_time_set_preempted, kvm_arch_vcpu_load/put, kvm_vcpu_reset).
  *

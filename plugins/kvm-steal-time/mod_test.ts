@@ -3,7 +3,7 @@ import { KVM_FEATURE_STEAL_TIME, MSR_KVM_STEAL_TIME } from "@pvkit/abi";
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmStealTime } from "./mod.ts";
 
-Deno.test("kvm-steal-time manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvm-steal-time manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmStealTime.manifest;
   assertEquals(m.name, "kvm-steal-time");
   assertEquals(m.package, "@pvkit/kvm-steal-time");

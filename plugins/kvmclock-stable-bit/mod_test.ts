@@ -3,7 +3,7 @@ import { KVM_FEATURE_CLOCKSOURCE_STABLE_BIT } from "@pvkit/abi";
 import { composeSolo } from "@pvkit/machine";
 import { kvmclockStableBit } from "./mod.ts";
 
-Deno.test("kvmclock-stable-bit manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvmclock-stable-bit manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmclockStableBit.manifest;
   assertEquals(m.name, "kvmclock-stable-bit");
   assertEquals(m.package, "@pvkit/kvmclock-stable-bit");

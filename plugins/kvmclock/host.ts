@@ -1,5 +1,5 @@
 /**
- * kvmclock's host side, as KVM implements it (kvm-pv-abi.md §2 WALL_CLOCK/SYSTEM_TIME, §3,
+ * kvmclock's host side, as KVM implements it (Documentation/virt/kvm/x86/msr.rst WALL_CLOCK/SYSTEM_TIME, §3,
  * §4; [X] kvm_write_wall_clock, kvm_write_system_time, kvm_guest_time_update,
  * kvm_pv_clock_pairing).
  *

@@ -1,7 +1,7 @@
 /**
  * `@pvkit/kvmclock`: kvmclock: the paravirtual clocksource (pvclock records at MSRs 0x11/0x12 for bit 0 and 0x4b564d00/01 for bit 3).
  *
- * One QEMU flag covers both bits: setting it sets or clears bits 0 and 3 together, and it reads as on only when both are set (qemu-kvm-pv.md §1). Guests prefer bit 3 (MSRs 0x4b564d00/01) and fall back to bit 0 (MSRs 0x11/0x12).
+ * One QEMU flag covers both bits: setting it sets or clears bits 0 and 3 together, and it reads as on only when both are set (QEMU target/i386/kvm/kvm.c). Guests prefer bit 3 (MSRs 0x4b564d00/01) and fall back to bit 0 (MSRs 0x11/0x12).
  *
  * @example
  * ```ts

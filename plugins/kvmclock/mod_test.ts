@@ -10,7 +10,7 @@ import {
 import { bitMask, composeSolo } from "@pvkit/machine";
 import { kvmclock } from "./mod.ts";
 
-Deno.test("kvmclock manifest matches the PV ABI (kvm-pv-abi.md §1-§5)", () => {
+Deno.test("kvmclock manifest matches the PV ABI (Documentation/virt/kvm/x86/cpuid.rst-§5)", () => {
   const m = kvmclock.manifest;
   assertEquals(m.name, "kvmclock");
   assertEquals(m.package, "@pvkit/kvmclock");
