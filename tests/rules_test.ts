@@ -104,7 +104,7 @@ for (const [feature, needed, machine] of dependencies) {
 }
 
 Deno.test("a host feature whose dependency the host lacks is dropped with a note", () => {
-  // A host without sched_info reports no STEAL_TIME (kvm-pv-abi.md §7): 0x01007edb.
+  // A host without sched_info reports no STEAL_TIME (arch/x86/kvm/cpuid.c): 0x01007edb.
   const host = {
     name: "no-steal",
     kvmLeaf: { eax: 0x01007edb, edx: 0 },

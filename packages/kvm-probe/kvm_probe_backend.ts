@@ -45,7 +45,7 @@ import {
 import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
 import { vcpuCpuid } from "./vcpu_cpuid.ts";
 
-/** KVM_CAP_X2APIC_API flags (vmm-kvm-deno.md §1.3). */
+/** KVM_CAP_X2APIC_API flags (Documentation/virt/kvm/api.rst). */
 const X2APIC_API_USE_32BIT_IDS = 1n;
 const X2APIC_API_DISABLE_BROADCAST_QUIRK = 2n;
 import { preemptThread, readRunDelayNs } from "./preempt.ts";
@@ -166,7 +166,7 @@ export class KvmProbeBackend implements ProbeBackend {
     if (irqchip === "on") vm.kvmCreateIrqchip();
     else if (irqchip === "split") vm.kvmEnableCap(KVM_CAP.KVM_CAP_SPLIT_IRQCHIP, [24]);
     // 32-bit APIC IDs (and no broadcast quirk) when the composition has IDs above 254, as QEMU
-    // does in x86_cpus_init (qemu-kvm-pv.md §3).
+    // does in x86_cpus_init (QEMU hw/i386/x86.c).
     const lastApicId = composed.vcpus?.apicId(composed.vcpus.count - 1) ?? 0;
     if (irqchip !== "off" && lastApicId >= 255) {
       vm.kvmEnableCap(KVM_CAP.KVM_CAP_X2APIC_API, [

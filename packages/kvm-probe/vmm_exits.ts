@@ -14,7 +14,7 @@
  *   userspace, the observer sees them, and the write is replayed to KVM with KVM_SET_MSRS
  *   (host-initiated) so KVM's own behaviour still happens; if KVM refuses it, the guest gets
  *   #GP. Unlike a guest write, a host-initiated write of MSR 0x12 on vCPU 0 does not update
- *   KVM's "boot vCPU uses the old kvmclock MSR" flag (kvm-pv-abi.md §2, SYSTEM_TIME).
+ *   KVM's "boot vCPU uses the old kvmclock MSR" flag (Documentation/virt/kvm/x86/msr.rst, SYSTEM_TIME).
  *
  * @module
  */
@@ -34,7 +34,7 @@ import type { KvmVmContext } from "./kvm_vcpu_context.ts";
 
 /**
  * The PV MSRs whose guest writes {@linkcode KvmVmmExits} can observe: WALL_CLOCK (0x11),
- * SYSTEM_TIME (0x12) and 0x4b564d00-0x4b564d07 (kvm-pv-abi.md §2).
+ * SYSTEM_TIME (0x12) and 0x4b564d00-0x4b564d07 (Documentation/virt/kvm/x86/msr.rst).
  *
  * @example
  * ```ts

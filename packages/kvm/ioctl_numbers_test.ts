@@ -17,8 +17,8 @@ import {
   kvmIoctlName,
 } from "./ioctl_numbers.ts";
 
-// The numeric values listed in shared/spec/vmm-kvm-deno.md §1 (computed there with gcc from the
-// Linux 6.1 uapi headers).
+// The numeric values, computed with gcc from the Linux 6.1 uapi headers (linux/kvm.h, the
+// ioctls Documentation/virt/kvm/api.rst lists).
 const SPEC_NUMBERS: [KvmIoctlName, number][] = [
   ["KVM_GET_API_VERSION", 0xAE00],
   ["KVM_CREATE_VM", 0xAE01],

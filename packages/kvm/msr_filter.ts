@@ -1,6 +1,6 @@
 /**
  * `struct kvm_msr_filter` (KVM_X86_SET_MSR_FILTER) and the KVM_CAP_X86_USER_SPACE_MSR reason
- * bits (vmm-kvm-deno.md §1.3, §1.4).
+ * bits (Documentation/virt/kvm/api.rst).
  *
  * @module
  */

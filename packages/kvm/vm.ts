@@ -260,7 +260,7 @@ export class KvmVm extends KvmFd {
   }
 
   /**
-   * KVM_X86_SET_MSR_FILTER: replaces the VM's MSR filter (vmm-kvm-deno.md §1.4). Each range's
+   * KVM_X86_SET_MSR_FILTER: replaces the VM's MSR filter (Documentation/virt/kvm/api.rst). Each range's
    * bitmap is copied into a scratch host mapping for the call (KVM copies it in turn); with
    * KVM_CAP_X86_USER_SPACE_MSR's {@linkcode KVM_MSR_EXIT_REASON_FILTER}, denied guest RDMSR/WRMSR
    * exit to userspace instead of raising #GP. Host accesses (KVM_GET/SET_MSRS) are never filtered.
