@@ -6,6 +6,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { COMMAND_HELP, PVKIT_VERSION } from "@pvkit/cli";
+import { probeKvm } from "@pvkit/kvm";
 import { cli, pvkitProcess } from "./_cli.ts";
 
 const HOST = ["--host", "linux-6.12"];
@@ -115,4 +116,18 @@ Deno.test("pipes get no colour codes, and errors go to stderr", async () => {
   assertEquals(JSON.parse(bad.out).errors.length, 1);
   assertStringIncludes(bad.err, "Property 'qemu64-x86_64-cpu.kvm-pv-ip' not found");
   assert(!bad.err.includes("\x1b["));
+});
+
+const kvm = probeKvm();
+Deno.test({
+  name: "without /dev/kvm, pvkit diff's hint is one diff users can follow (no --backend)",
+  ignore: kvm.usable,
+  async fn() {
+    const file = new URL("./conformance/a5-cpuid-signature.json", import.meta.url).pathname;
+    const r = await cli("diff", file);
+    assertEquals(r.status, 2);
+    assertStringIncludes(r.err, "pvkit diff compares against KVM");
+    assertStringIncludes(r.err, "`pvkit probe FILE` runs the probes on the emulated backend alone");
+    assertEquals(r.err.includes("--backend"), false);
+  },
 });
