@@ -5,7 +5,6 @@
 
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { runCli } from "@pvkit/cli";
-import { probeKvm } from "@pvkit/kvm";
 import { compose, MachineBuilder } from "@pvkit/pvkit";
 import { kvmPvEoi } from "@pvkit/kvm-pv-eoi";
 
@@ -189,24 +188,4 @@ Deno.test("pvkit probe: 0 when expectations hold, 1 when one fails, 2 for a bad 
     assertStringIncludes(r.err, "--timeout takes a positive integer, not");
   }
   await Deno.remove(dir, { recursive: true });
-});
-
-const kvmUsable = probeKvm();
-Deno.test({
-  name: `pvkit diff: emu and KVM agree on the conformance probes${
-    kvmUsable.usable ? "" : ` (skipped: /dev/kvm unusable: ${kvmUsable.reason})`
-  }`,
-  ignore: !kvmUsable.usable,
-  async fn() {
-    const dir = new URL("./conformance/", import.meta.url).pathname;
-    const files = [
-      "a1-pv-enforcement.json",
-      "a3-kvmclock-base-180s.json",
-      "a5-cpuid-signature.json",
-    ]
-      .map((f) => dir + f);
-    const { status, out } = await cli("diff", ...files);
-    assertEquals(status, 0, out);
-    assertStringIncludes(out, "hypercalls unavailable on this host");
-  },
 });

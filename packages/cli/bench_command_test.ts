@@ -1,29 +1,22 @@
 import { assert, assertEquals } from "@std/assert";
-import { probeKvm } from "@pvkit/kvm";
+import { kvmTest } from "@pvkit/kvm/testing";
 import { runCli } from "./cli.ts";
 
-const KVM = probeKvm();
-const why = KVM.usable ? "" : ` (skipped: /dev/kvm unusable: ${KVM.reason})`;
-
-Deno.test({
-  name: `pvkit bench exits --count 20000 --json has exactly four keys${why}`,
-  ignore: !KVM.usable,
-  async fn() {
-    const lines: string[] = [];
-    const errs: string[] = [];
-    const io = { out: (t: string) => lines.push(t), err: (t: string) => errs.push(t) };
-    const status = await runCli(
-      ["bench", "exits", "--count", "20000", "--rounds", "1", "--json"],
-      io,
-    );
-    assertEquals(status, 0, errs.join("\n"));
-    const j = JSON.parse(lines[0]) as Record<string, unknown>;
-    assertEquals(Object.keys(j).sort(), ["baselineUsPerExit", "exits", "ratio", "usPerExit"]);
-    assertEquals(j.exits, 20000);
-    assert(typeof j.usPerExit === "number" && j.usPerExit > 0);
-    if (j.baselineUsPerExit === null) assertEquals(j.ratio, null);
-    else assert(typeof j.ratio === "number" && j.ratio > 0); // a figure, not asserted
-  },
+kvmTest("pvkit bench exits --count 20000 --json has exactly four keys", async () => {
+  const lines: string[] = [];
+  const errs: string[] = [];
+  const io = { out: (t: string) => lines.push(t), err: (t: string) => errs.push(t) };
+  const status = await runCli(
+    ["bench", "exits", "--count", "20000", "--rounds", "1", "--json"],
+    io,
+  );
+  assertEquals(status, 0, errs.join("\n"));
+  const j = JSON.parse(lines[0]) as Record<string, unknown>;
+  assertEquals(Object.keys(j).sort(), ["baselineUsPerExit", "exits", "ratio", "usPerExit"]);
+  assertEquals(j.exits, 20000);
+  assert(typeof j.usPerExit === "number" && j.usPerExit > 0);
+  if (j.baselineUsPerExit === null) assertEquals(j.ratio, null);
+  else assert(typeof j.ratio === "number" && j.ratio > 0); // a figure, not asserted
 });
 
 Deno.test("pvkit bench rejects bad arguments with exit 2", async () => {

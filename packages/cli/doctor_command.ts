@@ -63,6 +63,8 @@ export function doctorJson(
   if (r.pvLeafError !== undefined) out.pvLeafError = r.pvLeafError;
   out.tscKhz = r.tscKhz;
   if (r.tscKhzError !== undefined) out.tscKhzError = r.tscKhzError;
+  out.kind = r.kind.kind;
+  out.kindDetail = r.kind.detail;
   out.hypercalls = r.hypercalls.status;
   out.hypercallDetail = r.hypercalls.detail;
   out.pioExitUs = r.pioExitUs === null ? null : Number(r.pioExitUs.toFixed(3));
@@ -86,6 +88,7 @@ const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}
 export function renderDoctor(r: KvmDoctorReport): string {
   const rows: [string, string][] = [];
   rows.push([r.device, r.usable ? green("usable") : red(`unusable: ${r.reason}`)]);
+  rows.push(["kind", r.kind.real ? green(r.kind.detail) : yellow(r.kind.detail)]);
   if (r.apiVersion !== null) rows.push(["KVM API version", String(r.apiVersion)]);
   for (const c of r.capabilities) {
     const value = c.name === "KVM_CAP_EXIT_HYPERCALL" || c.name === "KVM_CAP_X2APIC_API" ||
@@ -157,11 +160,26 @@ export async function doctorCommand(argv: readonly string[], io: CliOutput): Pro
   io.out(json ? JSON.stringify(doctorJson(report)) : renderDoctor(report));
   if (!report.usable) {
     io.err(
-      `${red("pvkit:")} ${report.device} is unusable: ${report.reason}\n` +
-        "  hint: pvkit's KVM backend needs read/write access to /dev/kvm (root or the kvm group) " +
-        "and Deno run with --allow-ffi",
+      `${red("pvkit:")} ${report.device} is unusable: ${report.reason}\n  hint: ${
+        unusableHint(report)
+      }`,
     );
     return 2;
   }
+  if (!report.kind.real) {
+    io.err(`${yellow("pvkit:")} ${report.kind.detail}\n  hint: ${NESTED_HINT}`);
+  }
   return 0;
+}
+
+/** How to get a KVM whose hypercalls work on any x86-64 Linux machine. */
+export const NESTED_HINT =
+  "for a real KVM with working hypercalls, run inside QEMU's TCG: pvkit nested -- deno task pvkit doctor";
+
+function unusableHint(r: KvmDoctorReport): string {
+  const missing = /does not exist/.test(r.reason ?? "");
+  return missing
+    ? NESTED_HINT
+    : "pvkit's KVM backend needs read/write access to /dev/kvm (root or the kvm group) and Deno " +
+      `run with --allow-ffi; or ${NESTED_HINT.replace(/^for a real KVM/, "for a KVM")}`;
 }

@@ -1,10 +1,11 @@
 // Tests of @pvkit/kvm-probe. Those that need /dev/kvm register as ignored, with the reason in
 // the test name, where it is unusable; every guest runs under the backend's watchdog.
 
+import { kvmTest } from "@pvkit/kvm/testing";
 import { assert, assertEquals } from "@std/assert";
 import { pvclockReadCycles, pvclockTscKhz } from "@pvkit/abi";
 import { EmuProbeBackend } from "@pvkit/emu";
-import { KvmSystem, probeKvm } from "@pvkit/kvm";
+import { KvmSystem } from "@pvkit/kvm";
 import {
   checkExpectations,
   loadProbeFile,
@@ -24,17 +25,8 @@ import {
   probeLayout,
 } from "./mod.ts";
 
-const KVM = probeKvm();
 const CONFORMANCE = new URL("../../tests/conformance/", import.meta.url);
 const backend = new KvmProbeBackend({ plugins: optionalPlugins });
-
-function kvmTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: KVM.usable ? name : `${name} (skipped: /dev/kvm unusable: ${KVM.reason})`,
-    ignore: !KVM.usable,
-    fn,
-  });
-}
 
 function value(r: StepResult | undefined): bigint {
   if (r === undefined || !("value" in r)) {

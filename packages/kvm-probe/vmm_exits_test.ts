@@ -2,6 +2,7 @@
 // synthetic exits, and (where /dev/kvm is usable) plugin MSRs and PV MSR observers on real KVM.
 // Every guest runs under the backend's watchdog.
 
+import { kvmTest } from "@pvkit/kvm/testing";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { EmuProbeBackend } from "@pvkit/emu";
 import {
@@ -28,18 +29,9 @@ import {
   OBSERVED_PV_MSRS,
 } from "./mod.ts";
 
-const KVM = probeKvm();
 const MC = 0x4b564d08;
 const MIGRATION = optionalPlugins.get("kvm-migration-control")!;
 const MAP_GPA = optionalPlugins.get("kvm-hc-map-gpa-range")!;
-
-function kvmTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: KVM.usable ? name : `${name} (skipped: /dev/kvm unusable: ${KVM.reason})`,
-    ignore: !KVM.usable,
-    fn,
-  });
-}
 
 function context(over: Partial<KvmVmContextOptions> = {}): KvmVmContext {
   return new KvmVmContext({

@@ -14,6 +14,7 @@ import { readKvmPvLeaf } from "./host_leaf.ts";
 import { KVM_CAP } from "./ioctl_numbers.ts";
 import { runGuest } from "./runner.ts";
 import { KvmSystem } from "./system.ts";
+import { classifyKvm, hostKvmFacts, type KvmKindReport } from "./kvm_kind.ts";
 import type { KvmVm } from "./vm.ts";
 
 /**
@@ -126,6 +127,8 @@ export interface KvmDoctorReport {
   readonly tscKhzError?: string;
   /** Whether hypercall nr 1 (KVM_HC_VAPIC_POLL_IRQ) returns, from a 64-bit guest. */
   readonly hypercalls: HypercallCheck;
+  /** Which kind of KVM this is ({@linkcode classifyKvm}). */
+  readonly kind: KvmKindReport;
   /** µs per port-I/O exit round trip ({@linkcode runExitLoop}). */
   readonly pioExitUs: number | null;
   /** Exits the round-trip figure was measured over. */
@@ -249,6 +252,7 @@ export async function runKvmDoctor(options: KvmDoctorOptions = {}): Promise<KvmD
       pvLeafEdx: null,
       tscKhz: null,
       hypercalls: { status: "unknown", detail: "not checked: /dev/kvm is unusable" },
+      kind: classifyKvm({ usable: false, hypercalls: "unknown", ...hostKvmFacts() }),
       pioExitUs: null,
       pioExits,
     };
@@ -311,8 +315,32 @@ export async function runKvmDoctor(options: KvmDoctorOptions = {}): Promise<KvmD
     tscKhz,
     ...(tscKhzError !== undefined ? { tscKhzError } : {}),
     hypercalls,
+    kind: classifyKvm({ usable: true, hypercalls: hypercalls.status, ...hostKvmFacts() }),
     pioExitUs,
     pioExits,
     ...(pioExitError !== undefined ? { pioExitError } : {}),
   };
+}
+
+/**
+ * Which kind of KVM this process sees ({@linkcode classifyKvm}), from {@linkcode probeKvm}, a
+ * one-hypercall guest under a watchdog, and {@linkcode hostKvmFacts}. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { detectKvmKind } from "@pvkit/kvm";
+ * const k = await detectKvmKind();
+ * console.log(k.kind, k.real);
+ * ```
+ */
+export async function detectKvmKind(
+  options: { device?: string; hypercallTimeoutMs?: number } = {},
+): Promise<KvmKindReport> {
+  const device = options.device ?? "/dev/kvm";
+  if (!probeKvm(device).usable) {
+    return classifyKvm({ usable: false, hypercalls: "unknown", ...hostKvmFacts() });
+  }
+  using sys = KvmSystem.open(device);
+  const hypercalls = await checkHypercall(sys, options.hypercallTimeoutMs ?? 1000);
+  return classifyKvm({ usable: true, hypercalls: hypercalls.status, ...hostKvmFacts() });
 }

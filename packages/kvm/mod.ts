@@ -37,6 +37,7 @@ export * from "./guest_memory.ts";
 export * from "./host_leaf.ts";
 export * from "./ioctl_numbers.ts";
 export * from "./kvm_fd.ts";
+export * from "./kvm_kind.ts";
 export * from "./long_mode.ts";
 export * from "./runner.ts";
 export * from "./stats.ts";
