@@ -45,7 +45,8 @@ function kvmBackendForDiff(extra: readonly PvPlugin[]) {
  * @example
  * ```ts
  * import { diffProbeFiles } from "@pvkit/cli";
- * const [result] = await diffProbeFiles(["tests/conformance/a5-cpuid-signature.json"]);
+ * const file = new URL("../../tests/conformance/a5-cpuid-signature.json", import.meta.url).pathname;
+ * const [result] = await diffProbeFiles([file]);
  * console.log(result.differences.filter((d) => d.significant).length); // 0
  * ```
  */

@@ -23,7 +23,8 @@ function isPlugin(value: unknown): value is PvPlugin {
  * @example
  * ```ts
  * import { loadPluginFile } from "@pvkit/cli";
- * const plugins = await loadPluginFile("examples/acme_plugin.ts");
+ * const file = new URL("../../examples/acme_plugin.ts", import.meta.url).pathname;
+ * const plugins = await loadPluginFile(file);
  * console.log(plugins.map((p) => p.manifest.name));
  * ```
  */

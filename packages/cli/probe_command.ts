@@ -76,7 +76,7 @@ export interface ProbeCommandResult {
  * @example
  * ```ts
  * import { probeBackend, runProbeFiles } from "@pvkit/cli";
- * const files = ["packages/probe/examples/enforcement.json"];
+ * const files = [new URL("../probe/examples/enforcement.json", import.meta.url).pathname];
  * const { status } = await runProbeFiles(files, probeBackend("emu"));
  * console.log(status);
  * ```
