@@ -104,7 +104,10 @@ export class EmuProbeBackend implements ProbeBackend {
         }
       }
     );
+    // The run's kvmclock bracket (what KVM_GET_CLOCK reads before and after a run on KVM).
+    const clockBefore = vm.kvmclockNs();
     const summary = vm.run(programs, { barrierSize: (id) => barrierSizes.get(id) ?? 1 });
+    const clockBracket = { before: clockBefore, after: vm.kvmclockNs() };
     const notes: string[] = [];
     for (const index of summary.blocked) {
       notes.push(
@@ -115,7 +118,7 @@ export class EmuProbeBackend implements ProbeBackend {
       results: results[i],
       exits: { ...v.exits, [USER_EXIT]: userExits[i] },
     }));
-    return { backend: this.name, vcpus, notes };
+    return { backend: this.name, clockBracket, vcpus, notes };
   }
 }
 

@@ -83,12 +83,13 @@ function rawComparable(step: Step): boolean {
   const e = step.expect;
   if (!e) return true;
   return e.min === undefined && e.max === undefined && e.even === undefined &&
-    e.mask === undefined;
+    e.mask === undefined && e.inClockBracket === undefined;
 }
 
 /**
  * Lists the differences between an emulated run and a KVM run of the same probe: ops, faults,
- * values (only where raw equality means something: no min/max/even/mask expectation, and not
+ * values (only where raw equality means something: no min/max/even/mask/inClockBracket
+ * expectation, and not
  * rdtsc/spin/preempt), expectation outcomes per clause, and missing results. A step skipped by
  * either backend is listed as `skipped` with `significant: false` and not compared further.
  *
@@ -126,8 +127,8 @@ export function diffProbeRuns(probe: Probe, emuRun: ProbeRun, kvmRun: ProbeRun):
       const fa = "fault" in a ? a.fault : undefined;
       const fb = "fault" in b ? b.fault : undefined;
       if (fa !== fb) return push("fault");
-      const ca = checkStep(step, a);
-      const cb = checkStep(step, b);
+      const ca = checkStep(step, a, emuRun.clockBracket);
+      const cb = checkStep(step, b, kvmRun.clockBracket);
       const expectationDiffers = ca.length !== cb.length ||
         ca.some((c, k) => c.status !== cb[k].status);
       if (expectationDiffers) return push("expectation");

@@ -263,6 +263,8 @@ export class KvmProbeBackend implements ProbeBackend {
 
     const stats = vcpus.map((v) => openStats(v));
     const before = stats.map(readStats);
+    // The run's kvmclock bracket, as kvm_clock_test takes it: KVM_GET_CLOCK before and after.
+    const clockBefore = vm.kvmGetClock().clock;
     const runners: VcpuRunner[] = [];
     let outcomes: VcpuOutcome[];
     try {
@@ -276,6 +278,7 @@ export class KvmProbeBackend implements ProbeBackend {
     } finally {
       for (const r of runners) r.close();
     }
+    const clockBracket = { before: clockBefore, after: vm.kvmGetClock().clock };
     const after = stats.map(readStats);
     for (const s of stats) s?.close();
 
@@ -304,7 +307,7 @@ export class KvmProbeBackend implements ProbeBackend {
       return { results, exits: exitCounts(results, counts[i], before[i], after[i]) };
     });
     notes.push(COUNT_NOTE);
-    return { backend: this.name, vcpus: runs, notes };
+    return { backend: this.name, clockBracket, vcpus: runs, notes };
   }
 
   /**

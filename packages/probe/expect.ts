@@ -10,7 +10,15 @@
  * @module
  */
 
-import type { Expectation, Probe, ProbeRun, Step, StepOp, StepResult } from "./types.ts";
+import type {
+  ClockBracket,
+  Expectation,
+  Probe,
+  ProbeRun,
+  Step,
+  StepOp,
+  StepResult,
+} from "./types.ts";
 import { formatValue, toUnsigned } from "./values.ts";
 import { resultWidth } from "./result_width.ts";
 
@@ -106,7 +114,7 @@ interface Clause {
   readonly actual?: (result: StepResult) => string;
 }
 
-function clausesOf(step: Step, expect: Expectation): Clause[] {
+function clausesOf(step: Step, expect: Expectation, bracket?: ClockBracket): Clause[] {
   const bits = resultWidth(step);
   const field = step.op === "hypercall" ? "ret" : "value";
   const signed = step.op === "hypercall";
@@ -161,6 +169,18 @@ function clausesOf(step: Step, expect: Expectation): Clause[] {
       ),
     );
   }
+  if (expect.inClockBracket !== undefined) {
+    const want = expect.inClockBracket;
+    const text = bracket
+      ? `${fmt(bracket.before)} <= ${field} <= ${fmt(bracket.after)} (the run's kvmclock bracket)`
+      : `${field} within the run's kvmclock bracket (this backend measured none)`;
+    out.push(
+      onValue(
+        want ? text : `not ${text}`,
+        (v) => bracket !== undefined && (bracket.before <= v && v <= bracket.after) === want,
+      ),
+    );
+  }
   if (expect.timeout !== undefined) {
     const want = expect.timeout;
     out.push({
@@ -197,10 +217,14 @@ function clausesOf(step: Step, expect: Expectation): Clause[] {
  * assertEquals(checkStep(step, { op: "hypercall", skipped: "hangs" })[0].status, "skipped");
  * ```
  */
-export function checkStep(step: Step, result: StepResult | undefined): ExpectationCheck[] {
+export function checkStep(
+  step: Step,
+  result: StepResult | undefined,
+  bracket?: ClockBracket,
+): ExpectationCheck[] {
   const expect = step.expect ?? {};
   if (result === undefined) {
-    return clausesOf(step, expect).map((c) => ({
+    return clausesOf(step, expect, bracket).map((c) => ({
       expected: c.expected,
       actual: "no result",
       status: "missing",
@@ -217,12 +241,12 @@ export function checkStep(step: Step, result: StepResult | undefined): Expectati
     if (expect.skippedOk === false) {
       checks.push({ expected: "not skipped", actual, status: "fail" });
     }
-    for (const c of clausesOf(step, expect)) {
+    for (const c of clausesOf(step, expect, bracket)) {
       checks.push({ expected: c.expected, actual, status: "skipped" });
     }
     return checks;
   }
-  for (const c of clausesOf(step, expect)) {
+  for (const c of clausesOf(step, expect, bracket)) {
     const ok = c.test(result);
     const text = c.actual?.(result) || actual;
     checks.push({ expected: c.expected, actual: text, status: ok ? "pass" : "fail" });
@@ -287,7 +311,7 @@ export function checkExpectations(probe: Probe, run: ProbeRun): ExpectationFailu
         }
         return;
       }
-      for (const check of checkStep(step, result)) {
+      for (const check of checkStep(step, result, run.clockBracket)) {
         if (check.status === "fail") fail(i, step.op, step.label, check.expected, check.actual);
       }
     });

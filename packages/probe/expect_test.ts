@@ -301,3 +301,26 @@ Deno.test("a vCPU that stopped early fails once; extra results fail too", () => 
   // No result: every clause is "missing" (the vCPU-level failure is the one that counts).
   assertEquals(statuses(step({ op: "rdtsc", expect: { min: 1 } }), undefined), ["missing"]);
 });
+
+Deno.test("inClockBracket: the value lies within the run's kvmclock bracket, whatever its width", () => {
+  const probe = parseProbe({
+    name: "bracket",
+    machine: {},
+    vcpus: [{ steps: [{ op: "read", gpa: "0x1010", size: 8, expect: { inClockBracket: true } }] }],
+  });
+  const step = probe.vcpus[0].steps[0];
+  const bracket = { before: 100n, after: 5_000_000_000n };
+  assertEquals(checkStep(step, { op: "read", value: 100n }, bracket)[0].status, "pass");
+  assertEquals(checkStep(step, { op: "read", value: 5_000_000_000n }, bracket)[0].status, "pass");
+  assertEquals(checkStep(step, { op: "read", value: 99n }, bracket)[0].status, "fail");
+  assertEquals(checkStep(step, { op: "read", value: 5_000_000_001n }, bracket)[0].status, "fail");
+  // A backend that measured no bracket cannot pass the clause.
+  assertEquals(checkStep(step, { op: "read", value: 100n })[0].status, "fail");
+  const run = {
+    backend: "t",
+    clockBracket: bracket,
+    vcpus: [{ results: [{ op: "read" as const, value: 7n }], exits: {} }],
+    notes: [],
+  };
+  assertEquals(checkExpectations(probe, run).length, 1);
+});

@@ -93,7 +93,7 @@ interface ExpectRule {
   readonly aliases: Readonly<Record<string, string>>;
 }
 
-const VALUE_KEYS = ["value", "even", "min", "max", "mask", "equals"];
+const VALUE_KEYS = ["value", "even", "min", "max", "mask", "equals", "inClockBracket"];
 const VALUE_RULE: ExpectRule = { keys: VALUE_KEYS, faults: [], aliases: { ret: "value" } };
 const NO_RESULT: ExpectRule = { keys: [], faults: [], aliases: {} };
 
@@ -449,6 +449,10 @@ function parseExpectation(json: unknown, at: JsonAt, step: Step): Expectation {
         break;
       case "skippedOk":
         out.skippedOk = boolean(j, keyAt);
+        break;
+      case "inClockBracket":
+        out.inClockBracket = boolean(j, keyAt);
+        valueClause ??= key;
         break;
       case "value":
       case "ret":

@@ -125,7 +125,7 @@ export function probeReport(probe: Probe, run: ProbeRun): ProbeReport {
       exits: exitsOf(run.vcpus[v]?.exits ?? {}),
       steps: vcpu.steps.map((step, i): StepReport => {
         const operands = operandsOf(step);
-        const checks = checkStep(step, results[i]);
+        const checks = checkStep(step, results[i], run.clockBracket);
         return step.label === undefined
           ? { op: step.op, operands, checks }
           : { op: step.op, label: step.label, operands, checks };

@@ -107,6 +107,13 @@ export interface Expectation {
   readonly equals?: bigint;
   /** `wait-irq` timed out (`true`) or got its interrupt (`false`). */
   readonly timeout?: boolean;
+  /**
+   * The value (a kvmclock time, ns) lies within the run's {@linkcode ClockBracket}: kvmclock as
+   * the host read it before the first vCPU ran and after the last one stopped (the
+   * KVM_GET_CLOCK bracket of KVM's kvm_clock_test selftest). Unlike a fixed `max`, it holds on a
+   * fast host and on a slow one.
+   */
+  readonly inClockBracket?: boolean;
   /** A `{skipped}` result is acceptable (default true); `false` makes a skipped step fail. */
   readonly skippedOk?: boolean;
 }
@@ -491,10 +498,30 @@ export interface VcpuRun {
 export interface ProbeRun {
   /** The backend's name, e.g. `"emulated"` or `"kvm"`. */
   readonly backend: string;
+  /** kvmclock around the run, for `inClockBracket` expectations (absent: not measured). */
+  readonly clockBracket?: ClockBracket;
   /** One entry per vCPU, in vCPU order. */
   readonly vcpus: VcpuRun[];
   /** Remarks for the reader: what was approximated, skipped, or timed out. */
   readonly notes: string[];
+}
+
+/**
+ * kvmclock (ns) as the host read it before the first vCPU ran and after the last one stopped:
+ * KVM_GET_CLOCK on KVM, the virtual clock on the emulated backend.
+ *
+ * @example
+ * ```ts
+ * import type { ClockBracket } from "@pvkit/probe";
+ * const b: ClockBracket = { before: 0n, after: 1_250_000n };
+ * console.log(b.after - b.before); // 1250000n
+ * ```
+ */
+export interface ClockBracket {
+  /** kvmclock before the run, ns. */
+  readonly before: bigint;
+  /** kvmclock after the run, ns. */
+  readonly after: bigint;
 }
 
 /** Options for {@linkcode ProbeBackend.run}. */
