@@ -64,6 +64,15 @@ export interface VmContext {
   vcpu(index: number): VcpuContext;
   /** A vCPU by APIC ID (KVM's physical APIC map), or undefined. */
   vcpuByApicId(apicId: number): VcpuContext | undefined;
+  /**
+   * KVM's `kvm_irq_delivery_to_apic` for a physical destination without shorthand: a
+   * broadcast destination (`kvm_apic_is_broadcast_dest`) goes to every present APIC that
+   * matches (`kvm_apic_match_dest`), any other through the APIC map. `source` is the sending
+   * vCPU, undefined for a host-made message such as KICK_CPU's. Returns the APICs that
+   * accepted it (-1 when a broadcast matched none). Optional: only backends that model KVM's
+   * local APICs have it.
+   */
+  deliverToApic?(source: VcpuContext | undefined, request: InterruptRequest): number;
   /** kvmclock now: host nanoseconds since VM creation, plus the KVM_SET_CLOCK offset. */
   kvmclockNs(): bigint;
   /** Host CLOCK_REALTIME now, in ns since 1970. */

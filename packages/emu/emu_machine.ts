@@ -10,6 +10,7 @@ import {
   type ComposedMachine,
   type CpuidRegisters,
   type HypercallHook,
+  type InterruptRequest,
   type IoPortHook,
   type MsiHook,
   MSR_GP,
@@ -24,6 +25,7 @@ import {
   type VcpuLifecycleHook,
   type VmContext,
 } from "@pvkit/machine";
+import { ApicMap } from "./apic_map.ts";
 import { EmuVcpu } from "./emu_vcpu.ts";
 import type { GuestBlock, GuestProgram } from "./guest_block.ts";
 import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
@@ -91,10 +93,10 @@ export class EmuMachine implements VmContext {
   readonly scheduler: Scheduler;
   /** Virtual host time of the vCPU executing now (ns since VM creation). */
   now = 0n;
-  readonly #byApicId = new Map<number, EmuVcpu>();
+  /** KVM's APIC map over the vCPUs. */
+  readonly apicMap: ApicMap<EmuVcpu>;
   readonly #tscKhz: bigint;
   #kvmclockOffset: bigint;
-  #maxApicId = -1;
   #dispatch: { read: MsrReader; write: MsrWriter } = {
     read: () => MSR_GP,
     write: () => MSR_GP,
@@ -121,12 +123,16 @@ export class EmuMachine implements VmContext {
     const lapic = composed.machine.irqchip !== "off";
     const x2apic = composed.machine.x2apic;
     const vcpus: EmuVcpu[] = [];
+    let highestApicId = 0;
     for (let i = 0; i < table.count; i++) {
       const vcpu = new EmuVcpu(this, i, table.apicId(i), x2apic, lapic);
       vcpus.push(vcpu);
-      this.#byApicId.set(vcpu.apicId, vcpu);
+      highestApicId = Math.max(highestApicId, vcpu.apicId);
     }
     this.vcpus = vcpus;
+    this.apicMap = new ApicMap(vcpus, options.x2apicApi ?? highestApicId > 254);
+    // QEMU's kvm_arch_put_registers(KVM_PUT_RESET_STATE) → kvm_put_apic → KVM_SET_LAPIC.
+    if (options.setLapicOnCreate ?? true) { for (const v of vcpus) v.joinApicMap(); }
     this.#installPlugins();
     this.#holds = this.hooks.lifecycle.filter((h) => h.holdsEntry !== undefined);
     this.#dispatch = compileMsrDispatch(this.hooks.msrs);
@@ -214,20 +220,21 @@ export class EmuMachine implements VmContext {
   get inKernelLapic(): boolean {
     return this.composed.machine.irqchip !== "off";
   }
-  /** The highest APIC ID (KVM's max_apic_id, fixed once the vCPUs exist). */
+  /** KVM's map->max_apic_id (at least 255). */
   get maxApicId(): number {
-    if (this.#maxApicId < 0) {
-      for (const id of this.#byApicId.keys()) if (id > this.#maxApicId) this.#maxApicId = id;
-    }
-    return this.#maxApicId;
+    return this.apicMap.maxApicId;
   }
   /** A vCPU by index. */
   vcpu(index: number): EmuVcpu {
     return this.vcpus[index];
   }
-  /** A vCPU by APIC ID. */
+  /** A vCPU by APIC ID through KVM's APIC map (only vCPUs that ran or had their LAPIC set). */
   vcpuByApicId(apicId: number): EmuVcpu | undefined {
-    return this.#byApicId.get(apicId);
+    return this.apicMap.lookup(apicId);
+  }
+  /** kvm_irq_delivery_to_apic, physical destination (see {@linkcode ApicMap.deliver}). */
+  deliverToApic(source: VcpuContext | undefined, request: InterruptRequest): number {
+    return this.apicMap.deliver(source as EmuVcpu | undefined, request);
   }
   /** kvmclock now. */
   kvmclockNs(): bigint {
@@ -324,6 +331,11 @@ export class EmuMachine implements VmContext {
     }
     vcpu.needsEntry = true;
     return handled;
+  }
+
+  /** KVM_SET_LAPIC on vCPU `vcpuIndex`: puts it in the APIC map (kvm_apic_set_state). */
+  setLapic(vcpuIndex: number): void {
+    this.vcpus[vcpuIndex].joinApicMap();
   }
 
   /** Resets a vCPU (RESET or INIT), as kvm_vcpu_reset does. */

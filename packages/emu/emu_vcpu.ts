@@ -78,6 +78,7 @@ export class EmuVcpu implements VcpuContext {
   /** Set after an exit or a schedule-in: KVM runs its entry work before the next instruction. */
   needsEntry = true;
   #preempted = false;
+  #inApicMap = false;
   readonly #cpuid = new Map<number, CpuidRegisters>();
   #pvFeatures = 0;
   #enforce = false;
@@ -95,6 +96,19 @@ export class EmuVcpu implements VcpuContext {
   /** Guest RAM. */
   get memory(): EmuMachine["memory"] {
     return this.vm.memory;
+  }
+
+  /**
+   * In KVM's APIC map: the vCPU has run or had its LAPIC set (nested-kvm.md: KVM's map holds
+   * only those), so KICK_CPU, SEND_IPI, SCHED_YIELD and IPIs can find it by APIC ID.
+   */
+  get inApicMap(): boolean {
+    return this.#inApicMap;
+  }
+
+  /** Puts the vCPU in KVM's APIC map (its first run, or KVM_SET_LAPIC). */
+  joinApicMap(): void {
+    this.#inApicMap = true;
   }
 
   /**
@@ -224,6 +238,7 @@ export class EmuVcpu implements VcpuContext {
   enter(): void {
     if (!this.needsEntry) return;
     this.needsEntry = false;
+    this.#inApicMap = true; // a vCPU that has run is in the APIC map
     this.vm.now = this.clock;
     const hooks = this.vm.hooks.lifecycle;
     for (const hook of hooks) hook.onEntry?.(this);
@@ -405,18 +420,21 @@ export class EmuVcpu implements VcpuContext {
     this.exit("eoi");
   }
 
-  /** A native ICR write: one IPI, one exit (physical destination). */
+  /**
+   * A native ICR write: one IPI, one exit (physical destination; kvm_apic_send_ipi →
+   * kvm_irq_delivery_to_apic with this vCPU's APIC as the source, so 0xff or 0xffffffff may
+   * be a broadcast). True when some APIC accepted it.
+   */
   sendIpi(apicId: number, vector: number, mode: DeliveryMode = "fixed"): boolean {
     this.enter();
-    const target = this.vm.vcpuByApicId(apicId);
-    const accepted = target?.requestInterrupt({
+    const accepted = this.vm.deliverToApic(this, {
       destination: apicId,
       vector,
       deliveryMode: mode,
       level: true,
       levelTriggered: false,
-    }) ?? false;
+    });
     this.exit("ipi");
-    return accepted;
+    return accepted > 0;
   }
 }

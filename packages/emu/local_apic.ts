@@ -1,5 +1,6 @@
 /**
- * A small local APIC: ID, xAPIC/x2APIC mode, IRR/ISR, fixed and NMI delivery, EOI.
+ * A small local APIC: ID, xAPIC/x2APIC mode, hardware enable (IA32_APIC_BASE bit 11) and
+ * software enable (SVR bit 8), IRR/ISR, fixed and NMI delivery, EOI.
  *
  * @module
  */
@@ -44,9 +45,18 @@ class VectorSet {
 export class LocalApic implements LocalApicAccess {
   /** The APIC ID. */
   readonly id: number;
-  /** Software- and hardware-enabled. */
-  enabled = true;
-  /** x2APIC mode. */
+  /**
+   * IA32_APIC_BASE bit 11: KVM's kvm_apic_hw_enabled. A hardware-disabled APIC is not
+   * "present" (kvm_apic_present): it is in no APIC map and no broadcast reaches it.
+   */
+  hardwareEnabled = true;
+  /**
+   * SVR bit 8: KVM's kvm_apic_sw_enabled. A software-disabled APIC refuses FIXED and LOWEST
+   * interrupts but still takes NMI and remote read (KICK_CPU). The emulated vCPUs start
+   * enabled, as a booted Linux leaves them (KVM's reset value, SVR = 0xff, is disabled).
+   */
+  softwareEnabled = true;
+  /** x2APIC mode (IA32_APIC_BASE bit 10). */
   x2apic: boolean;
   /** A pending NMI. */
   nmiPending = false;
@@ -60,6 +70,16 @@ export class LocalApic implements LocalApicAccess {
   constructor(id: number, x2apic: boolean) {
     this.id = id;
     this.x2apic = x2apic;
+  }
+
+  /** Hardware- and software-enabled (what FIXED delivery needs). */
+  get enabled(): boolean {
+    return this.hardwareEnabled && this.softwareEnabled;
+  }
+
+  /** Sets the software enable (SVR bit 8), as a guest's SVR write does. */
+  set enabled(on: boolean) {
+    this.softwareEnabled = on;
   }
 
   /**
@@ -140,6 +160,7 @@ export class LocalApic implements LocalApicAccess {
     this.#isr.reset();
     this.#isrCache = -1;
     this.nmiPending = false;
-    this.enabled = true;
+    this.hardwareEnabled = true;
+    this.softwareEnabled = true;
   }
 }

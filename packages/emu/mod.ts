@@ -15,6 +15,7 @@
 export * from "./options.ts";
 export * from "./exits.ts";
 export * from "./local_apic.ts";
+export * from "./apic_map.ts";
 export * from "./guest_block.ts";
 export * from "./emu_vcpu.ts";
 export * from "./scheduler.ts";

@@ -50,6 +50,17 @@ export interface EmuOptions {
   readonly instructionCostNs?: number;
   /** Whether the host has sched_info_on() (steal time; default true). */
   readonly schedInfo?: boolean;
+  /**
+   * KVM_CAP_X2APIC_API (32-bit APIC IDs, no broadcast quirk). Default: on when an APIC ID is
+   * above 254, as QEMU and pvkit's KVM backend enable it.
+   */
+  readonly x2apicApi?: boolean;
+  /**
+   * The VMM does KVM_SET_LAPIC on every vCPU before it runs, as QEMU does at machine reset, so
+   * every vCPU is in KVM's APIC map from the start (default true). With false (pvkit's own KVM
+   * runner) a vCPU joins the map when it first runs or on {@linkcode EmuMachine.setLapic}.
+   */
+  readonly setLapicOnCreate?: boolean;
 }
 
 /** Options with every default filled in. */

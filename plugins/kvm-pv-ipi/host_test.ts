@@ -289,3 +289,35 @@ Deno.test("SEND_IPI on the pvkit machine type: 32768 vCPUs in 256 hypercalls", (
   assertEquals(total, 32768n);
   assertEquals(vm.vcpus.every((v) => v.apic!.nmiPending), true);
 });
+
+Deno.test("SEND_IPI ignores vCPUs not yet in KVM's APIC map (__pv_send_ipi reads map->phys_map)", () => {
+  // nested-kvm.md, KVM 6.1 without KVM_SET_LAPIC: NMI to {0,1} from vCPU 0 returns 1.
+  const vm = machine(2, { setLapicOnCreate: false });
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b11n, 0n, 0n, 0x400n)), 1n);
+  assertEquals(vm.vcpu(1).apic!.nmiPending, false);
+  // After KVM_SET_LAPIC: NMI to {1} = 1, fixed to {0,1} = 2, min = 1 works, a bit for an
+  // APIC that does not exist is ignored.
+  vm.setLapic(1);
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b10n, 0n, 0n, 0x400n)), 1n);
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b11n, 0n, 0n, FIXED(0x40))), 2n);
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b1n, 0n, 1n, 0x400n)), 1n);
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b110n, 0n, 0n, 0x400n)), 1n);
+});
+
+Deno.test("SEND_IPI has no broadcast: a bit for APIC ID 0xff is phys_map[0xff] (xAPIC mode)", () => {
+  const vm = EmuMachine.create(
+    compose({ cpu: "host,x2apic=off", machine: "q35,kernel-irqchip=split", smp: 4 }),
+  );
+  // min = 0xc0, bit 63 → APIC ID 0xff: no such vCPU, so 0 (KICK_CPU would broadcast).
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 1n << 63n, 0n, 0xc0n, 0x400n)), 0n);
+  assertEquals(vm.vcpus.map((v) => v.apic!.nmiPending), [false, false, false, false]);
+});
+
+Deno.test("SEND_IPI skips hardware-disabled APICs (not in the map); software-disabled take NMIs", () => {
+  const vm = machine(3);
+  vm.vcpu(1).apic!.hardwareEnabled = false;
+  vm.vcpu(2).apic!.softwareEnabled = false;
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b110n, 0n, 0n, 0x400n)), 1n);
+  assertEquals(onVcpu0(vm, (cpu) => cpu.hypercall(HC, 0b110n, 0n, 0n, FIXED(0x40))), 0n);
+  assertEquals(vm.vcpus.map((v) => v.apic!.nmiPending), [false, false, true]);
+});

@@ -10,9 +10,14 @@ const HIDDEN = {
   cpuid: [{ leaf: 0x40000001, eax: 0, ebx: 0, ecx: 0, edx: 0 }],
 };
 
-function machine(smp: number, options: EmuOptions = {}, type = "q35,kernel-irqchip=split") {
+function machine(
+  smp: number,
+  options: EmuOptions = {},
+  type = "q35,kernel-irqchip=split",
+  cpu = "host",
+) {
   return EmuMachine.create(
-    compose({ cpu: "host", machine: type, smp, host: "linux-6.12" }),
+    compose({ cpu, machine: type, smp, host: "linux-6.12" }),
     options,
   );
 }
@@ -24,8 +29,9 @@ function machine(smp: number, options: EmuOptions = {}, type = "q35,kernel-irqch
 function sharedCpu<T>(
   body: (cpu: EmuVcpu) => T,
   options: EmuOptions = {},
+  cpuModel = "host",
 ): { out: T; vm: EmuMachine } {
-  const vm = machine(2, { hostCpus: 1, timeSliceNs: 1000, ...options });
+  const vm = machine(2, { hostCpus: 1, timeSliceNs: 1000, ...options }, undefined, cpuModel);
   let out: T | undefined;
   vm.run([
     function* (cpu) {
@@ -131,4 +137,22 @@ Deno.test("SCHED_YIELD from a 32-bit caller: a0 masked to 32 bits, RAX u32", () 
     return cpu.hypercall(HC, 1n);
   }, HIDDEN);
   assertEquals(hidden.out, hypercallError(KVM_ENOSYS, false)); // 0xfffffc18
+});
+
+Deno.test("SCHED_YIELD finds its target only in KVM's APIC map (kvm_sched_yield: map->phys_map)", () => {
+  // A hardware-disabled APIC is not present, so not in the map: no yield.
+  const off = sharedCpu((cpu) => {
+    cpu.vm.vcpu(1).apic!.hardwareEnabled = false;
+    return cpu.hypercall(HC, 1n);
+  });
+  assertEquals([off.out, off.vm.scheduler.yields], [0n, 0]);
+  // Software-disabled is still mapped: the yield happens.
+  const sw = sharedCpu((cpu) => {
+    cpu.vm.vcpu(1).apic!.softwareEnabled = false;
+    return cpu.hypercall(HC, 1n);
+  });
+  assertEquals([sw.out, sw.vm.scheduler.yields], [0n, 1]);
+  // No broadcast: 0xff is phys_map[0xff], even on an xAPIC-mode machine.
+  const x = sharedCpu((cpu) => cpu.hypercall(HC, 0xffn), {}, "host,x2apic=off");
+  assertEquals([x.out, x.vm.scheduler.yields], [0n, 0]);
 });

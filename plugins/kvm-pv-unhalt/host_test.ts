@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { hypercallError, KVM_ENOSYS, KVM_EPERM, KVM_HC_KICK_CPU } from "@pvkit/abi";
-import { EmuMachine, type EmuOptions, type EmuVcpu } from "@pvkit/emu";
+import { EmuMachine, type EmuOptions, type EmuVcpu, type GuestBlock } from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
 import { pvUnhaltState } from "@pvkit/abi";
 
@@ -179,4 +179,66 @@ Deno.test("a remote-read delivery sets pv_unhalted and is accepted even with the
   });
   assertEquals(accepted, true);
   assertEquals(pvUnhaltState(target).pvUnhalted, true);
+});
+
+Deno.test("KICK_CPU(0xff) on an xAPIC-mode machine kicks every vCPU (kvm_apic_is_broadcast_dest)", () => {
+  // kvm_pv_kick_cpu_op has no source APIC: 0xff is APIC_BROADCAST, so the slow path of
+  // kvm_irq_delivery_to_apic sets pv_unhalted on every present APIC, the caller's included.
+  const vm = EmuMachine.create(
+    compose({ cpu: "host,x2apic=off", machine: "q35,kernel-irqchip=split", smp: 4 }),
+  );
+  const halted: boolean[] = [];
+  const summary = vm.run([
+    function* (cpu) {
+      while (![1, 2, 3].every((i) => vm.vcpu(i).isHalted())) yield { kind: "spin", ns: 1000 };
+      assertEquals(cpu.hypercall(HC, 0n, 0xffn), 0n);
+      yield { kind: "yield" };
+    },
+    ...[1, 2, 3].map(() =>
+      function* (cpu: EmuVcpu): Generator<GuestBlock, void, void> {
+        cpu.cli();
+        yield { kind: "hlt" };
+        halted.push(true); // woken by the kick
+      }
+    ),
+  ]);
+  assertEquals([halted.length, summary.blocked], [3, []]);
+  assertEquals(pvUnhaltState(vm.vcpu(0)).pvUnhalted, true); // the caller is a target too
+});
+
+Deno.test("KICK_CPU(0xff) with the broadcast quirk reaches x2APIC-mode vCPUs too (kvm_apic_mda)", () => {
+  const vm = machine(3);
+  vm.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 0xffn));
+  assertEquals(vm.vcpus.map((v) => pvUnhaltState(v).pvUnhalted), [true, true, true]);
+  // With KVM_CAP_X2APIC_API and every APIC in x2APIC mode, 0xff is just an APIC ID.
+  const api = machine(3, { x2apicApi: true });
+  api.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 0xffn));
+  assertEquals(api.vcpus.map((v) => pvUnhaltState(v).pvUnhalted), [false, false, false]);
+  // 0xffffffff (a1's low 32 bits) is the x2APIC broadcast there, and nobody without it.
+  api.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 0xffff_ffffn));
+  assertEquals(api.vcpus.map((v) => pvUnhaltState(v).pvUnhalted), [true, true, true]);
+  const quirk = machine(3);
+  quirk.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 0xffff_ffffn));
+  assertEquals(quirk.vcpus.map((v) => pvUnhaltState(v).pvUnhalted), [false, false, false]);
+});
+
+Deno.test("KICK_CPU reaches only vCPUs in KVM's APIC map and with a present APIC", () => {
+  // No KVM_SET_LAPIC (pvkit's KVM runner): vCPU 1 has never run, phys_map[1] is empty.
+  const vm = machine(2, { setLapicOnCreate: false });
+  vm.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 1n));
+  assertEquals(pvUnhaltState(vm.vcpu(1)).pvUnhalted, false);
+  vm.setLapic(1);
+  vm.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 1n));
+  assertEquals(pvUnhaltState(vm.vcpu(1)).pvUnhalted, true);
+  // A hardware-disabled APIC is not present (kvm_apic_present): no kick, even by broadcast.
+  const off = machine(2);
+  off.vcpu(1).apic!.hardwareEnabled = false;
+  off.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 1n));
+  off.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 0xffn));
+  assertEquals(pvUnhaltState(off.vcpu(1)).pvUnhalted, false);
+  // A software-disabled one still takes the remote read.
+  const sw = machine(2);
+  sw.vcpu(1).apic!.softwareEnabled = false;
+  sw.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 1n));
+  assertEquals(pvUnhaltState(sw.vcpu(1)).pvUnhalted, true);
 });
