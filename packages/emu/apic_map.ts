@@ -83,6 +83,7 @@ export class ApicMap<V extends ApicMapVcpu> {
   readonly #vcpus: readonly V[];
   readonly #byApicId = new Map<number, V>();
   readonly #x2apicApi: boolean;
+  #maxApicId = -1;
 
   /**
    * Builds the map over `vcpus`. `x2apicApi` is KVM_CAP_X2APIC_API with 32-bit IDs and the
@@ -90,7 +91,10 @@ export class ApicMap<V extends ApicMapVcpu> {
    */
   constructor(vcpus: readonly V[], x2apicApi: boolean) {
     this.#vcpus = vcpus;
-    for (const v of vcpus) this.#byApicId.set(v.apicId, v);
+    for (const v of vcpus) {
+      this.#byApicId.set(v.apicId, v);
+      if (v.apic) v.apic.onPresenceChange = () => this.invalidate();
+    }
     this.#x2apicApi = x2apicApi;
   }
 
@@ -101,9 +105,17 @@ export class ApicMap<V extends ApicMapVcpu> {
 
   /** map->max_apic_id: the highest APIC ID in the map, and never below 255. */
   get maxApicId(): number {
-    let max = APIC_BROADCAST; // kvm_recalculate_apic_map: max_id = 255
-    for (const v of this.#vcpus) if (v.inApicMap && present(v) && v.apicId > max) max = v.apicId;
-    return max;
+    if (this.#maxApicId < 0) {
+      let max = APIC_BROADCAST; // kvm_recalculate_apic_map: max_id = 255
+      for (const v of this.#vcpus) if (v.inApicMap && present(v) && v.apicId > max) max = v.apicId;
+      this.#maxApicId = max;
+    }
+    return this.#maxApicId;
+  }
+
+  /** A vCPU joined the map or an APIC's presence changed: max_apic_id is recomputed. */
+  invalidate(): void {
+    this.#maxApicId = -1;
   }
 
   /** map->phys_map[apicId]: the vCPU, if it is in the map with that physical ID. */

@@ -120,4 +120,14 @@ Deno.test("max_apic_id is never below 255 (kvm_recalculate_apic_map: max_id = 25
     compose({ cpu: "host", machine: "q35,kernel-irqchip=split", smp: 300 }),
   );
   assertEquals(big.maxApicId, 299);
+  // It follows the map: APIC ID 299 counts once its vCPU is in it and while it is present.
+  const lazy = EmuMachine.create(
+    compose({ cpu: "host", machine: "q35,kernel-irqchip=split", smp: 300 }),
+    { setLapicOnCreate: false },
+  );
+  assertEquals(lazy.maxApicId, 255);
+  lazy.setLapic(299);
+  assertEquals(lazy.maxApicId, 299);
+  lazy.vcpu(299).apic!.hardwareEnabled = false;
+  assertEquals(lazy.maxApicId, 255);
 });

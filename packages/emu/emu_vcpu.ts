@@ -108,7 +108,9 @@ export class EmuVcpu implements VcpuContext {
 
   /** Puts the vCPU in KVM's APIC map (its first run, or KVM_SET_LAPIC). */
   joinApicMap(): void {
+    if (this.#inApicMap) return;
     this.#inApicMap = true;
+    this.vm.apicMap.invalidate();
   }
 
   /**
@@ -238,7 +240,7 @@ export class EmuVcpu implements VcpuContext {
   enter(): void {
     if (!this.needsEntry) return;
     this.needsEntry = false;
-    this.#inApicMap = true; // a vCPU that has run is in the APIC map
+    if (!this.#inApicMap) this.joinApicMap(); // a vCPU that has run is in the APIC map
     this.vm.now = this.clock;
     const hooks = this.vm.hooks.lifecycle;
     for (const hook of hooks) hook.onEntry?.(this);

@@ -45,11 +45,9 @@ class VectorSet {
 export class LocalApic implements LocalApicAccess {
   /** The APIC ID. */
   readonly id: number;
-  /**
-   * IA32_APIC_BASE bit 11: KVM's kvm_apic_hw_enabled. A hardware-disabled APIC is not
-   * "present" (kvm_apic_present): it is in no APIC map and no broadcast reaches it.
-   */
-  hardwareEnabled = true;
+  /** Called when {@linkcode LocalApic.hardwareEnabled} changes (KVM marks its APIC map dirty). */
+  onPresenceChange?: () => void;
+  #hardwareEnabled = true;
   /**
    * SVR bit 8: KVM's kvm_apic_sw_enabled. A software-disabled APIC refuses FIXED and LOWEST
    * interrupts but still takes NMI and remote read (KICK_CPU). The emulated vCPUs start
@@ -70,6 +68,21 @@ export class LocalApic implements LocalApicAccess {
   constructor(id: number, x2apic: boolean) {
     this.id = id;
     this.x2apic = x2apic;
+  }
+
+  /**
+   * IA32_APIC_BASE bit 11: KVM's kvm_apic_hw_enabled. A hardware-disabled APIC is not
+   * "present" (kvm_apic_present): it is in no APIC map and no broadcast reaches it.
+   */
+  get hardwareEnabled(): boolean {
+    return this.#hardwareEnabled;
+  }
+
+  /** Sets IA32_APIC_BASE bit 11. */
+  set hardwareEnabled(on: boolean) {
+    if (on === this.#hardwareEnabled) return;
+    this.#hardwareEnabled = on;
+    this.onPresenceChange?.();
   }
 
   /** Hardware- and software-enabled (what FIXED delivery needs). */
