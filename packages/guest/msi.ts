@@ -52,6 +52,19 @@ export const MSI_EXT_DEST_ID_MAX_APIC_ID = 0x7fff; // apic.c: apic_limit = 32767
 export const MSI_MAX_APIC_ID = 0xff; // apic.c: apic_limit = 255
 
 /**
+ * The largest APIC ID a CPU may have in xAPIC mode: asm/apic.h default_apic_id_valid
+ * (`apicid < 255`; 0xff is the broadcast).
+ *
+ * @example
+ * ```ts
+ * import { XAPIC_MAX_APIC_ID } from "@pvkit/guest";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(XAPIC_MAX_APIC_ID, 254);
+ * ```
+ */
+export const XAPIC_MAX_APIC_ID = 0xfe;
+
+/**
  * One MSI message: the 64-bit address as two u32 halves and the u32 data.
  *
  * @example
@@ -239,7 +252,7 @@ export function tryToEnableX2apic(
   const off = (reason: string): X2apicSetup => ({
     x2apic: false,
     virtExtDestId: false,
-    maxApicId: MSI_MAX_APIC_ID,
+    maxApicId: XAPIC_MAX_APIC_ID,
     reason,
     kernelLines: lines,
   });

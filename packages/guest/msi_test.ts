@@ -73,7 +73,7 @@ Deno.test("tryToEnableX2apic: x2apic_available is any KVM; bit 15 raises the lim
   const plain = tryToEnableX2apic(info(0), env);
   assertEquals([plain.x2apic, plain.virtExtDestId, plain.maxApicId], [true, false, 255]);
   const notKvm = tryToEnableX2apic(undefined, env);
-  assertEquals([notKvm.x2apic, notKvm.maxApicId], [false, 255]);
+  assertEquals([notKvm.x2apic, notKvm.maxApicId], [false, 254]); // xAPIC: default_apic_id_valid
   assertEquals(notKvm.kernelLines.tryToEnableX2apic, [
     "x2apic: IRQ remapping doesn't support X2APIC mode",
   ]);
@@ -84,7 +84,7 @@ Deno.test("tryToEnableX2apic: x2apic_available is any KVM; bit 15 raises the lim
 Deno.test("check_x2apic before try_to_enable_x2apic: no X86_FEATURE_X2APIC never asks kvm_msi_ext_dest_id", () => {
   // check_x2apic sets X2APIC_DISABLED; try_to_enable_x2apic returns first, so bit 15 is moot.
   const none = tryToEnableX2apic(info(bits(15)), { cpuHasX2apic: false });
-  assertEquals([none.x2apic, none.virtExtDestId, none.maxApicId], [false, false, 255]);
+  assertEquals([none.x2apic, none.virtExtDestId, none.maxApicId], [false, false, 254]);
   assertEquals(none.kernelLines, { setupNox2apic: [], checkX2apic: [], tryToEnableX2apic: [] });
   assertEquals(decideMsiExtDestId(info(bits(15)), { cpuHasX2apic: false }).used, false);
   // Interrupt remapping in x2APIC mode: no virt_ext_dest_id even with bit 15.
