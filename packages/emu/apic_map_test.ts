@@ -131,3 +131,23 @@ Deno.test("max_apic_id is never below 255 (kvm_recalculate_apic_map: max_id = 25
   lazy.vcpu(299).apic!.hardwareEnabled = false;
   assertEquals(lazy.maxApicId, 255);
 });
+
+Deno.test("apicSoftwareEnabledAtReset: false gives KVM's reset SVR (0xff): FIXED refused, NMI taken", () => {
+  // nested-kvm.md: SEND_IPI of a fixed vector to APICs still software-disabled returns 0.
+  const vm = machine(2, false, { apicSoftwareEnabledAtReset: false });
+  assertEquals(vm.vcpus.map((v) => v.apic!.softwareEnabled), [false, false]);
+  assertEquals(vm.deliverToApic(undefined, fixed(1)), 0);
+  assertEquals(
+    vm.deliverToApic(undefined, { ...fixed(1), deliveryMode: "nmi" }),
+    1,
+  );
+  vm.vcpu(1).apic!.softwareEnabled = true; // the guest's SVR write
+  assertEquals(vm.deliverToApic(undefined, fixed(1)), 1);
+  vm.resetVcpu(1, "init"); // kvm_lapic_reset writes SVR = 0xff again
+  assertEquals(vm.vcpu(1).apic!.softwareEnabled, false);
+  // The default keeps the booted-Linux state across resets.
+  const booted = machine(1, false);
+  booted.vcpu(0).apic!.softwareEnabled = false;
+  booted.resetVcpu(0, "reset");
+  assertEquals(booted.vcpu(0).apic!.softwareEnabled, true);
+});

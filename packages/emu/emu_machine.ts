@@ -125,7 +125,14 @@ export class EmuMachine implements VmContext {
     const vcpus: EmuVcpu[] = [];
     let highestApicId = 0;
     for (let i = 0; i < table.count; i++) {
-      const vcpu = new EmuVcpu(this, i, table.apicId(i), x2apic, lapic);
+      const vcpu = new EmuVcpu(
+        this,
+        i,
+        table.apicId(i),
+        x2apic,
+        lapic,
+        options.apicSoftwareEnabledAtReset ?? true,
+      );
       vcpus.push(vcpu);
       highestApicId = Math.max(highestApicId, vcpu.apicId);
     }

@@ -85,12 +85,22 @@ export class EmuVcpu implements VcpuContext {
   readonly #shared = new Map<string, unknown>();
   readonly #slots: unknown[] = [];
 
-  /** Creates vCPU `index` with its APIC ID. */
-  constructor(vm: EmuMachine, index: number, apicId: number, x2apic: boolean, lapic: boolean) {
+  /**
+   * Creates vCPU `index` with its APIC ID; `lapic` is an in-kernel LAPIC, created software-
+   * enabled or not (see {@linkcode LocalApic}).
+   */
+  constructor(
+    vm: EmuMachine,
+    index: number,
+    apicId: number,
+    x2apic: boolean,
+    lapic: boolean,
+    apicSoftwareEnabledAtReset = true,
+  ) {
     this.vm = vm;
     this.index = index;
     this.apicId = apicId;
-    this.apic = lapic ? new LocalApic(apicId, x2apic) : undefined;
+    this.apic = lapic ? new LocalApic(apicId, x2apic, apicSoftwareEnabledAtReset) : undefined;
   }
 
   /** Guest RAM. */

@@ -50,10 +50,10 @@ export class LocalApic implements LocalApicAccess {
   #hardwareEnabled = true;
   /**
    * SVR bit 8: KVM's kvm_apic_sw_enabled. A software-disabled APIC refuses FIXED and LOWEST
-   * interrupts but still takes NMI and remote read (KICK_CPU). The emulated vCPUs start
-   * enabled, as a booted Linux leaves them (KVM's reset value, SVR = 0xff, is disabled).
+   * interrupts but still takes NMI and remote read (KICK_CPU).
    */
-  softwareEnabled = true;
+  softwareEnabled: boolean;
+  readonly #softwareEnabledAtReset: boolean;
   /** x2APIC mode (IA32_APIC_BASE bit 10). */
   x2apic: boolean;
   /** A pending NMI. */
@@ -64,10 +64,16 @@ export class LocalApic implements LocalApicAccess {
   readonly #isr = new VectorSet();
   #isrCache = -1;
 
-  /** Creates an APIC with an ID, in xAPIC or x2APIC mode. */
-  constructor(id: number, x2apic: boolean) {
+  /**
+   * Creates an APIC with an ID, in xAPIC or x2APIC mode. `softwareEnabledAtReset` is the SVR
+   * enable after creation and every reset: true (the default) as a booted Linux leaves it,
+   * false for KVM's own reset value (kvm_lapic_reset writes SVR = 0xff: disabled).
+   */
+  constructor(id: number, x2apic: boolean, softwareEnabledAtReset = true) {
     this.id = id;
     this.x2apic = x2apic;
+    this.#softwareEnabledAtReset = softwareEnabledAtReset;
+    this.softwareEnabled = softwareEnabledAtReset;
   }
 
   /**
@@ -167,13 +173,16 @@ export class LocalApic implements LocalApicAccess {
     this.eois++;
   }
 
-  /** APIC reset: empty IRR/ISR, enabled, xAPIC mode kept as configured. */
+  /**
+   * APIC reset: empty IRR/ISR, hardware-enabled, the software enable as at creation, xAPIC
+   * mode kept as configured.
+   */
   reset(): void {
     this.#irr.reset();
     this.#isr.reset();
     this.#isrCache = -1;
     this.nmiPending = false;
     this.hardwareEnabled = true;
-    this.softwareEnabled = true;
+    this.softwareEnabled = this.#softwareEnabledAtReset;
   }
 }

@@ -61,6 +61,12 @@ export interface EmuOptions {
    * runner) a vCPU joins the map when it first runs or on {@linkcode EmuMachine.setLapic}.
    */
   readonly setLapicOnCreate?: boolean;
+  /**
+   * Local APICs start (and come out of RESET/INIT) software-enabled, as a booted Linux leaves
+   * them (default true). False gives KVM's own reset value, SVR = 0xff: software-disabled, so
+   * FIXED interrupts and PV IPIs are refused until the guest enables it.
+   */
+  readonly apicSoftwareEnabledAtReset?: boolean;
 }
 
 /** Options with every default filled in. */
