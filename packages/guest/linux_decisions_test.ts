@@ -165,7 +165,12 @@ function model(r: Row): Expected {
     cpuid: new Map([
       [1, { eax: 0, ebx: 0, ecx: ecx1 >>> 0, edx: 0 }],
       [0x40000000, { eax: 0x40000001, ebx: 0x4b4d564b, ecx: 0x564b4d56, edx: 0x4d }],
-      [0x40000001, { eax: r.features >>> 0, ebx: 0, ecx: 0, edx: r.realtime ? 1 : 0 }],
+      [0x40000001, {
+        eax: r.features >>> 0,
+        ebx: 0,
+        ecx: 0,
+        edx: r.realtime ? 1 << HINTS_REALTIME : 0,
+      }],
     ]),
   });
   const config: KvmGuestConfig = {
