@@ -18,35 +18,29 @@
  * @module
  */
 
-import {
-  KVM_FEATURE_MIGRATION_CONTROL,
-  KVM_FEATURE_NOP_IO_DELAY,
-  MSR_KVM_MIGRATION_CONTROL,
-} from "@pvkit/abi";
+import { KVM_FEATURE_MIGRATION_CONTROL, MSR_KVM_MIGRATION_CONTROL } from "@pvkit/abi";
 import { type Gpa, PvkitError } from "@pvkit/machine";
 import {
   AsyncPf,
   type AsyncPfFaultOutcome,
-  decideAsyncPf,
   type PageFaultContext,
   type PageReadyOutcome,
 } from "./async_pf.ts";
 import type { FeatureDecision } from "./feature_decision.ts";
 import type { GuestBlock, GuestCpu } from "./guest_cpu.ts";
-import { decideHaltpoll, Haltpoll } from "./haltpoll.ts";
+import { Haltpoll } from "./haltpoll.ts";
 import {
   CPUID_1_ECX_X2APIC_BIT,
   detectKvm,
   type KvmGuestInfo,
   kvmParaHasFeature,
 } from "./kvm_detect.ts";
-import { decideKvmclock, Kvmclock, type WallClockTime } from "./kvmclock.ts";
+import { Kvmclock, type WallClockTime } from "./kvmclock.ts";
 import { KERNEL_LOG } from "./kernel_log.ts";
 import { tryToEnableX2apic, type X2apicSetup } from "./msi.ts";
-import { decidePvEoi, PvEoi } from "./pv_eoi.ts";
+import { PvEoi } from "./pv_eoi.ts";
 import {
   CALL_FUNCTION_VECTOR,
-  decidePvIpi,
   type IpiSender,
   nativeIpiSender,
   type PvIpiResult,
@@ -54,15 +48,11 @@ import {
   sendIpiMaskAllButSelf,
 } from "./pv_ipi.ts";
 import { PvSpinlock } from "./pv_spinlock.ts";
-import {
-  decidePvTlbFlush,
-  flushTlbMulti,
-  nativeFlushTlbMulti,
-  type TlbFlushResult,
-} from "./pv_tlb_flush.ts";
-import { type CallFunctionResult, decidePvSchedYield, sendCallFunctionIpi } from "./sched_yield.ts";
-import { decideStealTime, StealTime } from "./steal_time.ts";
+import { flushTlbMulti, nativeFlushTlbMulti, type TlbFlushResult } from "./pv_tlb_flush.ts";
+import { type CallFunctionResult, sendCallFunctionIpi } from "./sched_yield.ts";
+import { StealTime } from "./steal_time.ts";
 import { wrmsrUnchecked } from "./_msr.ts";
+import { kvmGuestDecisions } from "./_kvm_guest_decisions.ts";
 
 /**
  * Bytes each vCPU's PV area takes in {@linkcode KvmGuest}'s layout: a 64-byte pvclock slot,
@@ -178,9 +168,6 @@ export interface OfflineOptions {
   /** Reboot/kexec/crash rather than hotplug. Default false. */
   readonly shutdown?: boolean;
 }
-
-const NOT_KVM = "not running on KVM";
-const NOPV = "nopv: KVM is not set up as the hypervisor platform";
 
 /**
  * A Linux-like KVM guest. Call {@linkcode KvmGuest.boot} on the boot vCPU, then
@@ -403,7 +390,11 @@ export class KvmGuest {
       bootApicId: cpu.apicId(),
     });
     this.#booted = true;
-    this.#decisions = this.#decide(info, platform);
+    this.#decisions = kvmGuestDecisions(info, platform, c, {
+      kvmclockValidFlags: this.#kvmclock.validFlags,
+      spinlock: this.#spinlock.decision,
+      x2apic: this.#x2apic,
+    });
     this.#pvTlbFlush = this.uses("pv-tlb-flush");
     this.#pvSchedYield = this.uses("pv-sched-yield");
     this.#pvIpi = this.uses("pv-ipi");
@@ -439,70 +430,6 @@ export class KvmGuest {
     // [cpuidle-haltpoll] haltpoll_cpu_online for each online CPU.
     this.#haltpollEnable(cpu);
     return this.#decisions;
-  }
-
-  /** Every feature's decision, in {@linkcode KvmGuest.decisions}' order. */
-  #decide(info: KvmGuestInfo | undefined, platform: KvmGuestInfo | undefined): FeatureDecision[] {
-    const c = this.config;
-    // With nopv, KVM is detected but its platform hooks never run.
-    const off = (feature: FeatureDecision["feature"]): FeatureDecision => ({
-      feature,
-      used: false,
-      reason: NOPV,
-    });
-    const onPlatform = (decide: () => FeatureDecision, feature: FeatureDecision["feature"]) =>
-      info !== undefined && platform === undefined ? off(feature) : decide();
-    const kvmclock = onPlatform(() => decideKvmclock(platform, c), "kvmclock");
-    const stable: FeatureDecision = !kvmclock.used
-      ? {
-        feature: "kvmclock-stable-bit",
-        used: false,
-        reason: info === undefined ? NOT_KVM : platform === undefined ? NOPV : "kvmclock is off",
-      }
-      : this.#kvmclock.validFlags !== 0
-      ? {
-        feature: "kvmclock-stable-bit",
-        used: true,
-        reason: "KVM_FEATURE_CLOCKSOURCE_STABLE_BIT: PVCLOCK_TSC_STABLE_BIT is honoured",
-      }
-      : {
-        feature: "kvmclock-stable-bit",
-        used: false,
-        reason: "no KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (bit 24): every read is clamped",
-      };
-    // [G] paravirt_ops_setup (kvm_guest_init): io_delay becomes a no-op with bit 1.
-    const ioDelay: FeatureDecision = onPlatform(
-      () =>
-        platform === undefined
-          ? { feature: "nop-io-delay", used: false, reason: NOT_KVM }
-          : kvmParaHasFeature(platform, KVM_FEATURE_NOP_IO_DELAY)
-          ? {
-            feature: "nop-io-delay",
-            used: true,
-            reason: "KVM_FEATURE_NOP_IO_DELAY: io_delay is a no-op",
-          }
-          : { feature: "nop-io-delay", used: false, reason: "no KVM_FEATURE_NOP_IO_DELAY (bit 1)" },
-      "nop-io-delay",
-    );
-    const x2apic = this.#x2apic!;
-    return [
-      kvmclock,
-      stable,
-      ioDelay,
-      onPlatform(() => decideStealTime(platform, c), "steal-time"),
-      onPlatform(() => decidePvEoi(platform), "pv-eoi"),
-      onPlatform(() => decideAsyncPf(platform, c), "async-pf"),
-      onPlatform(() => decidePvTlbFlush(platform), "pv-tlb-flush"),
-      onPlatform(() => decidePvSchedYield(platform), "pv-sched-yield"),
-      onPlatform(() => decidePvIpi(platform), "pv-ipi"),
-      onPlatform(() => this.#spinlock.decision, "pv-spinlock"),
-      decideHaltpoll(info, { force: c.haltpollForce, idleOverride: c.idleOverride }),
-      info === undefined
-        ? { feature: "msi-ext-dest-id", used: false, reason: NOT_KVM }
-        : platform === undefined
-        ? { feature: "msi-ext-dest-id", used: false, reason: `${NOPV} (${x2apic.reason})` }
-        : { feature: "msi-ext-dest-id", used: x2apic.virtExtDestId, reason: x2apic.reason },
-    ];
   }
 
   /** haltpoll_cpu_online → arch_haltpoll_enable, with its one-time complaint in the log. */
