@@ -31,6 +31,7 @@ import type { GuestBlock, GuestProgram } from "./guest_block.ts";
 import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
 import { compileMsrDispatch, type MsrReader, type MsrWriter } from "./msr_dispatch.ts";
 import { Scheduler } from "./scheduler.ts";
+import { Deadlines } from "./_deadlines.ts";
 
 /** The hooks of every plugin, merged into dispatch tables. */
 export interface MachineHooks {
@@ -54,13 +55,20 @@ export interface RunSummary {
   readonly blocked: readonly number[];
   /** Scheduling steps taken. */
   readonly steps: number;
+  /** True when the run stopped at {@linkcode RunOptions.maxSteps} with vCPUs still going. */
+  readonly stepLimitReached: boolean;
+  /** vCPUs whose program did not finish: the blocked ones, and the runnable ones at a step limit. */
+  readonly unfinished: readonly number[];
 }
+
+/** The scheduling steps a run takes at most unless {@linkcode RunOptions.maxSteps} says otherwise. */
+export const DEFAULT_MAX_STEPS = 10_000_000;
 
 /** Options of one run. */
 export interface RunOptions {
   /** How many vCPUs meet at a barrier with this id (default: all vCPUs not finished). */
   readonly barrierSize?: (id: string) => number;
-  /** Stop after this many scheduling steps (default 10 million). */
+  /** Stop after this many scheduling steps (default {@linkcode DEFAULT_MAX_STEPS}). */
   readonly maxSteps?: number;
 }
 
@@ -380,10 +388,12 @@ export class EmuMachine implements VmContext {
     programs: readonly (GuestProgram<EmuVcpu> | undefined)[],
     options: RunOptions = {},
   ): RunSummary {
-    const maxSteps = options.maxSteps ?? 10_000_000;
-    const iterators = new Map<EmuVcpu, Generator<GuestBlock, void, void>>();
-    const deadlines = new Map<EmuVcpu, bigint>();
+    const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
+    // By vCPU index: an array lookup per step, not a hash lookup in a 32768-entry map.
+    const iterators: (Generator<GuestBlock, void, void> | undefined)[] = [];
+    const deadlines = new Deadlines();
     const barriers = new Map<string, EmuVcpu[]>();
+    let live = 0;
     for (const vcpu of this.vcpus) {
       const program = programs[vcpu.index];
       if (!program) {
@@ -391,47 +401,60 @@ export class EmuMachine implements VmContext {
         continue;
       }
       vcpu.state = "runnable";
-      iterators.set(vcpu, program(vcpu));
+      iterators[vcpu.index] = program(vcpu);
+      live++;
       this.scheduler.enqueue(vcpu, vcpu.clock);
     }
-    const live = () => [...iterators.keys()].filter((v) => v.state !== "done").length;
-    const barrierSize = options.barrierSize ?? (() => live());
+    const barrierSize = options.barrierSize ?? (() => live);
     let steps = 0;
-    for (; steps < maxSteps; steps++) {
-      const vcpu = this.scheduler.next();
-      let earliest: [EmuVcpu, bigint] | undefined;
-      for (const [v, t] of deadlines) if (!earliest || t < earliest[1]) earliest = [v, t];
-      if (earliest && (!vcpu || earliest[1] < vcpu.clock)) {
-        deadlines.delete(earliest[0]);
-        // A vCPU woken early (by its interrupt) has no deadline left to honour.
-        if (earliest[0].state === "wait-irq") this.scheduler.wake(earliest[0], earliest[1]);
-        continue;
-      }
-      if (!vcpu) break;
-      this.now = vcpu.clock;
-      vcpu.enter(); // the vCPU is in guest mode before its code runs on
-      const { value: block, done } = iterators.get(vcpu)!.next();
-      if (done || !block) {
-        vcpu.state = "done";
-        this.scheduler.release(vcpu);
-        for (const [id, waiting] of barriers) {
-          this.#releaseBarrier(id, waiting, barrierSize(id), barriers);
+    try {
+      for (; steps < maxSteps; steps++) {
+        const vcpu = this.scheduler.next();
+        const deadline = deadlines.earliest();
+        if (deadline && (!vcpu || deadline.at < vcpu.clock)) {
+          deadlines.remove(deadline.vcpu);
+          // A vCPU woken early (by its interrupt) has no deadline left to honour.
+          if (deadline.vcpu.state === "wait-irq") this.scheduler.wake(deadline.vcpu, deadline.at);
+          continue;
         }
-        continue;
+        if (!vcpu) break;
+        this.now = vcpu.clock;
+        vcpu.enter(); // the vCPU is in guest mode before its code runs on
+        const { value: block, done } = iterators[vcpu.index]!.next();
+        if (done || !block) {
+          vcpu.state = "done";
+          live--;
+          this.scheduler.release(vcpu);
+          for (const [id, waiting] of barriers) {
+            this.#releaseBarrier(id, waiting, barrierSize(id), barriers);
+          }
+          continue;
+        }
+        this.#block(vcpu, block, deadlines, barriers, barrierSize);
+        if (vcpu.state === "runnable" && this.#entryHeld(vcpu)) {
+          vcpu.state = "held"; // blocked like HLT until a kick or an interrupt (vcpu_block)
+          this.scheduler.release(vcpu);
+        }
+        if (vcpu.state === "runnable") this.scheduler.maybeSwitch(vcpu);
       }
-      this.#block(vcpu, block, deadlines, barriers, barrierSize);
-      if (vcpu.state === "runnable" && this.#entryHeld(vcpu)) {
-        vcpu.state = "held"; // blocked like HLT until a kick or an interrupt (vcpu_block)
-        this.scheduler.release(vcpu);
-      }
-      if (vcpu.state === "runnable") this.scheduler.maybeSwitch(vcpu);
+    } finally {
+      // After the step limit or an exception, no vCPU stays on a host CPU: the next run starts
+      // from a clean scheduler.
+      this.scheduler.descheduleAll();
     }
-    const blocked = this.vcpus.filter((v) => iterators.has(v) && v.state !== "done").map((v) =>
-      v.index
-    );
+    const unfinished = this.vcpus.filter((v) => iterators[v.index] && v.state !== "done");
+    const stepLimitReached = steps >= maxSteps && unfinished.length > 0;
     let endNs = 0n;
     for (const v of this.vcpus) if (v.clock > endNs) endNs = v.clock;
-    return { endNs, blocked, steps };
+    return {
+      endNs,
+      blocked: unfinished.filter((v) => v.state !== "runnable" || !stepLimitReached).map((v) =>
+        v.index
+      ),
+      steps,
+      stepLimitReached,
+      unfinished: unfinished.map((v) => v.index),
+    };
   }
 
   /** Whether a plugin holds `vcpu` off its CPU before its next entry. */
@@ -443,7 +466,7 @@ export class EmuMachine implements VmContext {
   #block(
     vcpu: EmuVcpu,
     block: GuestBlock,
-    deadlines: Map<EmuVcpu, bigint>,
+    deadlines: Deadlines,
     barriers: Map<string, EmuVcpu[]>,
     barrierSize: (id: string) => number,
   ): void {

@@ -8,7 +8,7 @@
 import type { PvPlugin } from "@pvkit/machine";
 import type { Probe, ProbeBackend, ProbeRun, Step, StepResult, VcpuRun } from "@pvkit/probe";
 import { composeProbeMachine } from "@pvkit/pvkit";
-import { EmuMachine } from "./emu_machine.ts";
+import { DEFAULT_MAX_STEPS, EmuMachine } from "./emu_machine.ts";
 import type { EmuVcpu } from "./emu_vcpu.ts";
 import type { GuestBlock } from "./guest_block.ts";
 
@@ -20,6 +20,8 @@ export interface EmuProbeBackendOptions {
   readonly plugins?: ReadonlyMap<string, PvPlugin>;
   /** CLOCK_REALTIME at VM creation (default: the real time then). */
   readonly wallClockEpochNs?: bigint;
+  /** The scheduling steps a probe's run may take (default {@linkcode DEFAULT_MAX_STEPS}). */
+  readonly maxSteps?: number;
 }
 
 const U64 = (1n << 64n) - 1n;
@@ -108,9 +110,19 @@ export class EmuProbeBackend implements ProbeBackend {
     );
     // The run's kvmclock bracket (what KVM_GET_CLOCK reads before and after a run on KVM).
     const clockBefore = vm.kvmclockNs();
-    const summary = vm.run(programs, { barrierSize: (id) => barrierSizes.get(id) ?? 1 });
+    const maxSteps = this.#options.maxSteps ?? DEFAULT_MAX_STEPS;
+    const summary = vm.run(programs, {
+      barrierSize: (id) => barrierSizes.get(id) ?? 1,
+      maxSteps,
+    });
     const clockBracket = { before: clockBefore, after: vm.kvmclockNs() };
     const notes: string[] = [];
+    if (summary.stepLimitReached) {
+      notes.push(
+        `the run stopped at its limit of ${maxSteps} scheduling steps with vCPU(s) ` +
+          `${summary.unfinished.join(", ")} not finished`,
+      );
+    }
     for (const index of summary.blocked) {
       notes.push(
         `vCPU ${index} was still blocked when nothing else could run (a hlt or barrier nobody ended)`,

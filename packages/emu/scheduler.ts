@@ -7,11 +7,34 @@
  */
 
 import type { EmuVcpu } from "./emu_vcpu.ts";
+import { MinHeap } from "./_min_heap.ts";
+import { RunQueue } from "./_run_queue.ts";
 
 interface HostCpu {
+  readonly index: number;
   current: EmuVcpu | undefined;
-  readonly queue: EmuVcpu[];
+  readonly queue: RunQueue<EmuVcpu>;
   sliceEnd: bigint;
+  /** The CPU's entry in the heap of busy CPUs, while it has one. */
+  entry: BusyEntry | undefined;
+}
+
+/**
+ * A busy host CPU in the heap. `clock` may lag the running vCPU's clock (a running vCPU's
+ * clock only grows); the entry is brought up to date when it reaches the top.
+ */
+interface BusyEntry {
+  readonly cpu: HostCpu;
+  /** The CPU's index (the tie-breaker), here so a comparison touches one object. */
+  readonly index: number;
+  clock: bigint;
+  /** `clock` as a number: compared first, as it is cheaper (exact up to 2^53 ns, 104 days). */
+  approx: number;
+}
+
+function before(a: BusyEntry, b: BusyEntry): boolean {
+  if (a.approx !== b.approx) return a.approx < b.approx;
+  return a.clock < b.clock || (a.clock === b.clock && a.index < b.index);
 }
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -21,6 +44,11 @@ export class Scheduler {
   readonly #cpus: HostCpu[];
   readonly #slice: bigint;
   readonly #waitingSince = new Map<EmuVcpu, bigint>();
+  /**
+   * The busy host CPUs by (clock of their vCPU, CPU index), sorted lazily (see
+   * {@linkcode BusyEntry}), so a step costs O(log CPUs) however many vCPUs there are.
+   */
+  readonly #busy = new MinHeap<BusyEntry>(before);
   /** Directed yields that happened (KVM_HC_SCHED_YIELD, PV spinlock kicks). */
   yields = 0;
 
@@ -28,7 +56,13 @@ export class Scheduler {
   constructor(hostCpus: number, sliceNs: bigint) {
     this.#cpus = Array.from(
       { length: hostCpus },
-      () => ({ current: undefined, queue: [], sliceEnd: 0n }),
+      (_, index) => ({
+        index,
+        current: undefined,
+        queue: new RunQueue<EmuVcpu>(),
+        sliceEnd: 0n,
+        entry: undefined,
+      }),
     );
     this.#slice = sliceNs;
   }
@@ -40,11 +74,10 @@ export class Scheduler {
   /** Puts a runnable vCPU on its host CPU, or in its queue if the CPU is busy. */
   enqueue(vcpu: EmuVcpu, at: bigint): void {
     const cpu = this.#cpuOf(vcpu);
-    if (cpu.current === vcpu || cpu.queue.includes(vcpu)) return;
+    if (cpu.current === vcpu || cpu.queue.has(vcpu)) return;
     if (!cpu.current) {
       vcpu.clock = max(vcpu.clock, at);
-      cpu.current = vcpu;
-      cpu.sliceEnd = vcpu.clock + this.#slice;
+      this.#run(cpu, vcpu);
       vcpu.load();
     } else {
       cpu.queue.push(vcpu);
@@ -101,19 +134,57 @@ export class Scheduler {
     const start = max(at, since);
     next.runDelay += start - since;
     next.clock = max(next.clock, start);
-    cpu.current = next;
-    cpu.sliceEnd = next.clock + this.#slice;
+    this.#run(cpu, next);
     next.load();
   }
 
-  /** The running vCPU with the earliest clock (the next to execute), if any. */
+  /** Makes `vcpu` the one running on `cpu`. */
+  #run(cpu: HostCpu, vcpu: EmuVcpu): void {
+    cpu.current = vcpu;
+    cpu.sliceEnd = vcpu.clock + this.#slice;
+    // The CPU's entry still sorts it correctly unless the new vCPU's clock is behind it.
+    if (cpu.entry && cpu.entry.clock <= vcpu.clock) return;
+    // An older entry becomes stale and is dropped when it reaches the top.
+    cpu.entry = { cpu, index: cpu.index, clock: vcpu.clock, approx: Number(vcpu.clock) };
+    this.#busy.push(cpu.entry);
+  }
+
+  /**
+   * The running vCPU with the earliest clock (the next to execute; the lowest host CPU on a
+   * tie), if any.
+   */
   next(): EmuVcpu | undefined {
-    let best: EmuVcpu | undefined;
-    for (const cpu of this.#cpus) {
-      const c = cpu.current;
-      if (c && (!best || c.clock < best.clock)) best = c;
+    for (;;) {
+      const entry = this.#busy.peek();
+      if (!entry) return undefined;
+      const cpu = entry.cpu;
+      const vcpu = cpu.current;
+      if (cpu.entry !== entry || !vcpu) {
+        this.#busy.pop(); // stale, or the CPU went idle
+        if (cpu.entry === entry) cpu.entry = undefined;
+      } else if (vcpu.clock > entry.clock) {
+        entry.clock = vcpu.clock;
+        entry.approx = Number(vcpu.clock);
+        this.#busy.siftTop();
+      } else if (vcpu.clock < entry.clock) {
+        this.#run(cpu, vcpu); // the clock was set back from outside: a fresh entry
+      } else {
+        return vcpu;
+      }
     }
-    return best;
+  }
+
+  /**
+   * Takes every vCPU off its host CPU and out of the run queues, without the put hooks (a run
+   * that stopped at its step limit or on an exception leaves the scheduler clean for the next).
+   */
+  descheduleAll(): void {
+    for (const cpu of this.#cpus) {
+      if (cpu.current) cpu.current.needsEntry = true;
+      cpu.current = undefined;
+      while (cpu.queue.shift()) { /* drain */ }
+    }
+    this.#waitingSince.clear();
   }
 
   /** True when other tasks wait on `vcpu`'s host CPU. */
@@ -124,11 +195,8 @@ export class Scheduler {
   /** Directed yield from `from` to `to`: `to` takes `from`'s place if they share a CPU. */
   yieldTo(from: EmuVcpu, to: EmuVcpu): boolean {
     const cpu = this.#cpuOf(from);
-    const at = cpu.queue.indexOf(to);
-    if (at < 0) return false;
+    if (!cpu.queue.moveToFront(to)) return false;
     this.yields++;
-    cpu.queue.splice(at, 1);
-    cpu.queue.unshift(to);
     cpu.sliceEnd = from.clock; // the next scheduling point switches to `to`
     return true;
   }

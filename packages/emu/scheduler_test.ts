@@ -85,3 +85,34 @@ Deno.test("wait-irq times out at its deadline when nothing arrives", () => {
   assertEquals(vm.vcpus[0].clock >= 1_000_000n, true);
   assertEquals(vm.vcpus[0].delivered, []);
 });
+
+Deno.test("a run that reaches its step limit says so, and the machine runs again afterwards", () => {
+  const vm = machine(2);
+  const forever = function* () {
+    for (;;) yield { kind: "spin" as const, ns: 100 };
+  };
+  const summary = vm.run([forever, function* () {
+    yield { kind: "hlt" as const };
+  }], { maxSteps: 50 });
+  assertEquals([summary.steps, summary.stepLimitReached], [50, true]);
+  assertEquals(summary.unfinished, [0, 1]);
+  assertEquals(summary.blocked, [1]); // vCPU 0 was still running, not blocked
+  const again = vm.run([undefined, function* () {
+    yield { kind: "spin" as const, ns: 100 };
+  }]);
+  assertEquals([again.stepLimitReached, again.blocked, again.steps], [false, [], 2]);
+});
+
+Deno.test("vCPUs run in clock order, the lowest host CPU first on a tie", () => {
+  const vm = machine(4);
+  const order: number[] = [];
+  const program = (spins: number[]) =>
+    function* (cpu: { index: number }) {
+      for (const ns of spins) {
+        order.push(cpu.index);
+        yield { kind: "spin" as const, ns };
+      }
+    };
+  vm.run([program([300, 10]), program([100, 10]), program([200, 10]), program([100, 10])]);
+  assertEquals(order, [0, 1, 2, 3, 1, 3, 2, 0]);
+});
