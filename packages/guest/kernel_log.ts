@@ -5,11 +5,11 @@
  * The words are Linux 6.1's (a Debian 6.1 guest printed them on pvkit's nested KVM, see
  * `shared/spec/nested-kvm.md`) and are unchanged in the current upstream tree. Older kernels
  * differ: before 5.5 kvm.c had no `kvm-guest: ` prefix ("KVM setup pv IPIs"; "x86/kvm: Change
- * print code to use pr_*() format"), and up to
- * 5.16 every CPU also printed "kvm-clock: cpu N, msr …" and "kvm-guest: stealtime: cpu N, …"
- * (made pr_debug in 5.17 by f3f26dae05e3, "x86/kvm: Silence per-cpu pr_info noise about KVM
- * clocks and steal time"). Lines whose numbers change from boot to boot ("kvm-clock: using sched offset of N
- * cycles", "clocksource: kvm-clock: mask: …") are not modelled.
+ * print code to use pr_*() format"), and up to 5.16 every CPU also printed "kvm-clock: cpu N,
+ * msr …" and "kvm-guest: stealtime: cpu N, …" (made pr_debug in 5.17 by f3f26dae05e3,
+ * "x86/kvm: Silence per-cpu pr_info noise about KVM clocks and steal time"). Lines whose
+ * numbers change from boot to boot ("kvm-clock: using sched offset of N cycles",
+ * "clocksource: kvm-clock: mask: …") are not modelled.
  *
  * @module
  */
