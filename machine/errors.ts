@@ -93,3 +93,36 @@ export class ManifestError extends PvkitError {
     this.path = path;
   }
 }
+
+/**
+ * A plugin's code threw: while it created its hooks, or in one of them while a machine ran.
+ * The message names the plugin and the hook; `cause` holds what it threw.
+ *
+ * @example
+ * ```ts
+ * import { PluginHookError } from "@pvkit/machine";
+ * const e = new PluginHookError("acme-doorbell", "hypercalls.call", new Error("boom"));
+ * console.log(e.message); // plugin acme-doorbell failed in hypercalls.call: boom
+ * ```
+ */
+export class PluginHookError extends PvkitError {
+  /** The plugin's feature name. */
+  readonly plugin: string;
+  /** The hook that threw, e.g. `"lifecycle.onEntry"` or `"createHooks"`. */
+  readonly hook: string;
+
+  /** Creates the error for `thrown`, raised by `plugin` in `hook`. */
+  constructor(plugin: string, hook: string, thrown: unknown) {
+    super(
+      "plugin-failed",
+      `plugin ${plugin} failed in ${hook}: ${
+        thrown instanceof Error ? thrown.message : String(thrown)
+      }`,
+      `this is a bug in the plugin ${plugin}; report it to its authors, or leave the plugin out`,
+    );
+    this.name = "PluginHookError";
+    this.plugin = plugin;
+    this.hook = hook;
+    this.cause = thrown;
+  }
+}

@@ -75,6 +75,16 @@ export interface GovernedHypercall {
   readonly name: string;
 }
 
+/** An I/O port range the feature's host code handles. */
+export interface GovernedIoPort {
+  /** The first port. */
+  readonly first: number;
+  /** The last port (inclusive; equal to `first` for one port). */
+  readonly last: number;
+  /** What the ports are, e.g. `"the POST/I/O-delay port"`. */
+  readonly name: string;
+}
+
 /** Deprecation or removal facts. */
 export interface Lifecycle {
   /** When it happened, e.g. `"Linux 5.10"`. */
@@ -105,6 +115,8 @@ export interface PluginManifest {
   readonly msrs: readonly GovernedMsr[];
   /** Hypercalls governed by the feature's CPUID bit. */
   readonly hypercalls: readonly GovernedHypercall[];
+  /** I/O ports the feature's host code handles (absent: none). */
+  readonly ioPorts?: readonly GovernedIoPort[];
   /** First versions that have it. */
   readonly since: { readonly linux?: string; readonly qemu?: string };
   /** Set when the feature is deprecated. */
@@ -112,5 +124,55 @@ export interface PluginManifest {
   /** Set when the host no longer implements the feature; asking for it is an error. */
   readonly removed?: Lifecycle;
   /** Composition rules owned by this feature. */
+  readonly rules: readonly Rule[];
+}
+
+/** A number as a manifest writes it: a JSON number, or a hex or decimal string (`"0x4b564d04"`). */
+export type ManifestNumber = number | string;
+
+/**
+ * A plugin manifest as written in code, before validation: the shape of a `manifest.json`,
+ * with numbers as {@linkcode ManifestNumber}s. {@linkcode definePlugin} checks it again at run
+ * time (JavaScript callers, values computed at run time).
+ */
+export interface PluginManifestInput {
+  /** A comment, ignored. */
+  readonly $comment?: string;
+  /** See {@linkcode PluginManifest.name}. */
+  readonly name: string;
+  /** See {@linkcode PluginManifest.package}. */
+  readonly package: string;
+  /** See {@linkcode PluginManifest.summary}. */
+  readonly summary: string;
+  /** See {@linkcode PluginManifest.qemu}. */
+  readonly qemu: { readonly name: string | null; readonly aliases: readonly string[] };
+  /** See {@linkcode PluginManifest.cpuid}; the leaf must be 0x40000001. */
+  readonly cpuid: {
+    readonly leaf: ManifestNumber;
+    readonly register: CpuidRegister;
+    readonly bits: readonly ManifestNumber[];
+    readonly abiName: string;
+  };
+  /** See {@linkcode PluginManifest.defaultOn}. */
+  readonly defaultOn: Condition;
+  /** See {@linkcode PluginManifest.host}. */
+  readonly host: HostSupport;
+  /** See {@linkcode PluginManifest.msrs}. */
+  readonly msrs: readonly { readonly index: ManifestNumber; readonly name: string }[];
+  /** See {@linkcode PluginManifest.hypercalls}. */
+  readonly hypercalls: readonly { readonly nr: ManifestNumber; readonly name: string }[];
+  /** See {@linkcode PluginManifest.ioPorts} (`last` defaults to `first`). */
+  readonly ioPorts?: readonly {
+    readonly first: ManifestNumber;
+    readonly last?: ManifestNumber;
+    readonly name: string;
+  }[];
+  /** See {@linkcode PluginManifest.since}. */
+  readonly since: { readonly linux?: string; readonly qemu?: string };
+  /** See {@linkcode PluginManifest.deprecated}. */
+  readonly deprecated?: Lifecycle;
+  /** See {@linkcode PluginManifest.removed}. */
+  readonly removed?: Lifecycle;
+  /** See {@linkcode PluginManifest.rules}. */
   readonly rules: readonly Rule[];
 }

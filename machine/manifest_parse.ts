@@ -10,6 +10,7 @@ import { CPUID_REGISTERS, type CpuidRegister } from "./cpuid.ts";
 import { ManifestError } from "./errors.ts";
 import type {
   GovernedHypercall,
+  GovernedIoPort,
   GovernedMsr,
   HostSupport,
   Lifecycle,
@@ -101,6 +102,23 @@ function range(value: unknown, path: string): NumericRange {
  * ```
  */
 export function parseCondition(value: unknown, path: string): Condition {
+  return conditionAt(value, path, 0);
+}
+
+/**
+ * How deep conditions may nest. pvkit's own manifests nest 3 deep; the limit keeps evaluation,
+ * which recurses, far from the stack's end.
+ */
+export const MAX_CONDITION_DEPTH = 32;
+
+function conditionAt(value: unknown, path: string, depth: number): Condition {
+  if (depth > MAX_CONDITION_DEPTH) {
+    throw new ManifestError(
+      path,
+      `conditions nest more than ${MAX_CONDITION_DEPTH} deep`,
+      "flatten the condition with all/any",
+    );
+  }
   if (typeof value === "boolean") return value;
   const obj = object(value, path);
   const keys = Object.keys(obj);
@@ -144,11 +162,11 @@ export function parseCondition(value: unknown, path: string): Condition {
         }),
       };
     case "not":
-      return { not: parseCondition(inner, at) };
+      return { not: conditionAt(inner, at, depth + 1) };
     case "all":
-      return { all: array(inner, at).map((c, i) => parseCondition(c, `${at}[${i}]`)) };
+      return { all: array(inner, at).map((c, i) => conditionAt(c, `${at}[${i}]`, depth + 1)) };
     case "any":
-      return { any: array(inner, at).map((c, i) => parseCondition(c, `${at}[${i}]`)) };
+      return { any: array(inner, at).map((c, i) => conditionAt(c, `${at}[${i}]`, depth + 1)) };
     default:
       throw new ManifestError(
         at,
@@ -261,6 +279,7 @@ export function parseManifest(value: unknown, origin = "$"): PluginManifest {
     "host",
     "msrs",
     "hypercalls",
+    "ioPorts",
     "since",
     "deprecated",
     "removed",
@@ -326,6 +345,17 @@ export function parseManifest(value: unknown, origin = "$"): PluginManifest {
     since: sinceOut,
     rules: array(obj.rules, `${root}.rules`).map((r, i) => parseRule(r, `${root}.rules[${i}]`)),
   };
+  if (obj.ioPorts !== undefined) {
+    manifest.ioPorts = array(obj.ioPorts, `${root}.ioPorts`).map((p, i): GovernedIoPort => {
+      const at = `${root}.ioPorts[${i}]`;
+      const port = object(p, at);
+      only(port, at, ["first", "last", "name"]);
+      const first = integer(port.first, `${at}.first`, 0xffff);
+      const last = port.last === undefined ? first : integer(port.last, `${at}.last`, 0xffff);
+      if (last < first) throw new ManifestError(`${at}.last`, `must not be below first (${first})`);
+      return { first, last, name: string(port.name, `${at}.name`) };
+    });
+  }
   const deprecated = lifecycle(obj.deprecated, `${root}.deprecated`);
   if (deprecated) manifest.deprecated = deprecated;
   const removed = lifecycle(obj.removed, `${root}.removed`);

@@ -7,7 +7,7 @@
 
 import type { VmContext } from "./vcpu_context.ts";
 import type { PluginHooks } from "./hooks.ts";
-import type { PluginManifest } from "./manifest.ts";
+import type { PluginManifest, PluginManifestInput } from "./manifest.ts";
 import { parseManifest } from "./manifest_parse.ts";
 
 /** What a plugin instance may use when a machine starts. Backends provide it. */
@@ -27,7 +27,9 @@ export interface PvPlugin {
 }
 
 /**
- * Defines a plugin from manifest data (validated here) and optional behaviour.
+ * Defines a plugin from a manifest written in code (typed, and validated again here) and
+ * optional behaviour. For a manifest read from a JSON file, use
+ * {@linkcode definePluginFromJson}.
  *
  * @throws {ManifestError} when the manifest is malformed
  * @example
@@ -45,6 +47,29 @@ export interface PvPlugin {
  * ```
  */
 export function definePlugin(
+  manifest: PluginManifestInput,
+  createHooks?: (environment: PluginEnvironment) => PluginHooks,
+  origin?: string,
+): PvPlugin {
+  return definePluginFromJson(manifest, createHooks, origin);
+}
+
+/**
+ * Defines a plugin from manifest data of unknown shape (a parsed `manifest.json`), validated
+ * here, and optional behaviour. `origin` names the file in errors.
+ *
+ * @throws {ManifestError} when the manifest is malformed
+ * @example
+ * ```ts
+ * import { definePluginFromJson, ManifestError } from "@pvkit/machine";
+ * try {
+ *   definePluginFromJson(JSON.parse('{"name": "x"}'), undefined, "x/manifest.json");
+ * } catch (e) {
+ *   console.log(e instanceof ManifestError); // true: the manifest lacks its fields
+ * }
+ * ```
+ */
+export function definePluginFromJson(
   manifest: unknown,
   createHooks?: (environment: PluginEnvironment) => PluginHooks,
   origin?: string,

@@ -32,6 +32,7 @@ import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./o
 import { compileMsrDispatch, type MsrReader, type MsrWriter } from "./msr_dispatch.ts";
 import { Scheduler } from "./scheduler.ts";
 import { Deadlines } from "./_deadlines.ts";
+import { callPlugin, guardHooks } from "./_plugin_guard.ts";
 
 /** The hooks of every plugin, merged into dispatch tables. */
 export interface MachineHooks {
@@ -73,6 +74,22 @@ export interface RunOptions {
 }
 
 const CPUID_1_ECX_HYPERVISOR = 1 << 31;
+
+/**
+ * Records that `plugin` handles `what`; two plugins handling one MSR or hypercall is refused
+ * (a manifest that does not declare what its hooks handle gets here past composition's check).
+ */
+function claim(owners: Map<number, string>, key: number, plugin: string, what: string): void {
+  const owner = owners.get(key);
+  if (owner !== undefined) {
+    throw new PvkitError(
+      "plugin-conflict",
+      `${what} is handled by two plugins: ${owner} and ${plugin}`,
+      "use only one of the two plugins",
+    );
+  }
+  owners.set(key, plugin);
+}
 
 /**
  * A machine running on the emulated backend.
@@ -168,23 +185,23 @@ export class EmuMachine implements VmContext {
       vm: this as VmContext,
       isEnabled: (f: string) => this.composed.isEnabled(f),
     };
+    const hypercallOwners = new Map<number, string>();
+    const msrOwners = new Map<number, string>();
     for (const plugin of this.composed.registry.plugins) {
-      if (!plugin.createHooks) continue;
-      const hooks = plugin.createHooks(environment);
+      const create = plugin.createHooks;
+      if (!create) continue;
+      const name = plugin.manifest.name;
+      const hooks = guardHooks(name, callPlugin(name, "createHooks", () => create(environment)));
       for (const hook of hooks.msrs ?? []) {
         for (const msr of hook.msrs) {
-          if (this.hooks.msrs.has(msr)) {
-            throw new PvkitError(
-              "msr-conflict",
-              `MSR 0x${
-                msr.toString(16)
-              } is handled by two plugins (${plugin.manifest.name} and another)`,
-            );
-          }
+          claim(msrOwners, msr, name, `MSR 0x${msr.toString(16)}`);
           this.hooks.msrs.set(msr, hook);
         }
       }
-      for (const hook of hooks.hypercalls ?? []) this.hooks.hypercalls.set(hook.nr, hook);
+      for (const hook of hooks.hypercalls ?? []) {
+        claim(hypercallOwners, hook.nr, name, `hypercall ${hook.nr}`);
+        this.hooks.hypercalls.set(hook.nr, hook);
+      }
       this.hooks.ioPorts.push(...(hooks.ioPorts ?? []));
       this.hooks.lifecycle.push(...(hooks.lifecycle ?? []));
       if (hooks.msi) this.hooks.msi = hooks.msi;

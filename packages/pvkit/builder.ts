@@ -4,12 +4,13 @@
  * @module
  */
 
-import type {
-  ComposedMachine,
-  IrqchipMode,
-  PvPlugin,
-  RulesMode,
-  SmpTopology,
+import {
+  type ComposedMachine,
+  type IrqchipMode,
+  PvkitError,
+  type PvPlugin,
+  type RulesMode,
+  type SmpTopology,
 } from "@pvkit/machine";
 import type { QemuHost, QemuVersion } from "@pvkit/qemu";
 import { builtinPlugins } from "./builtin_plugins.ts";
@@ -55,19 +56,32 @@ export class MachineBuilder {
 
   /** Turns a plugin's feature on, registering the plugin first if it is not built in. */
   use(plugin: PvPlugin): this {
-    this.#register(plugin);
+    this.#register(plugin, "use");
     this.#items.push(`${plugin.manifest.name}=on`);
     return this;
   }
 
   /** Turns a plugin's feature off. */
   disable(plugin: PvPlugin): this {
-    this.#register(plugin);
+    this.#register(plugin, "disable");
     this.#items.push(`${plugin.manifest.name}=off`);
     return this;
   }
 
-  #register(plugin: PvPlugin): void {
+  #register(plugin: PvPlugin, method: string): void {
+    // JavaScript callers and a misspelt import (`undefined`) get here without the type check.
+    const given: unknown = plugin;
+    if (
+      typeof given !== "object" || given === null || !("manifest" in given) ||
+      typeof given.manifest !== "object" || given.manifest === null
+    ) {
+      throw new PvkitError(
+        "not-a-plugin",
+        `MachineBuilder.${method}() needs a plugin, got ${given === null ? "null" : typeof given}`,
+        "check the import: each plugin package exports its plugin by name, " +
+          'e.g. import { kvmPvEoi } from "@pvkit/kvm-pv-eoi"',
+      );
+    }
     const builtin = builtinPlugins.includes(plugin);
     if (!builtin && !this.#plugins.includes(plugin)) this.#plugins.push(plugin);
   }

@@ -6,6 +6,7 @@
  */
 
 import { ManifestError, PluginRegistry, type PvPlugin } from "@pvkit/machine";
+import { optionalPlugins } from "./optional_plugins.ts";
 import { kvmclock } from "@pvkit/kvmclock";
 import { kvmNopiodelay } from "@pvkit/kvm-nopiodelay";
 import { kvmMmu } from "@pvkit/kvm-mmu";
@@ -79,7 +80,8 @@ export const builtinPlugins: readonly PvPlugin[] = load();
 /**
  * A registry holding the built-in plugins and then `extra` (third-party) plugins.
  *
- * @throws {ManifestError} when an extra plugin clashes with a built-in one
+ * @throws {ManifestError} when an extra plugin clashes with a built-in one, or a condition
+ * names a feature that no plugin provides
  * @example
  * ```ts
  * import { builtinRegistry } from "@pvkit/pvkit";
@@ -87,5 +89,9 @@ export const builtinPlugins: readonly PvPlugin[] = load();
  * ```
  */
 export function builtinRegistry(extra: Iterable<PvPlugin> = []): PluginRegistry {
-  return new PluginRegistry([...builtinPlugins, ...extra]);
+  const registry = new PluginRegistry([...builtinPlugins, ...extra]);
+  // The catalog: a rule may name an optional plugin the machine does not have (its feature is
+  // off), but no feature that does not exist.
+  registry.checkReferences(optionalPlugins.keys());
+  return registry;
 }

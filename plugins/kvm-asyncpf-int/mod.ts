@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmAsyncpfIntHooks } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmAsyncpfIntHooks } from "./host.ts";
  * console.log(kvmAsyncpfInt.manifest.name); // "kvm-asyncpf-int"
  * ```
  */
-export const kvmAsyncpfInt: PvPlugin = definePlugin(
+export const kvmAsyncpfInt: PvPlugin = definePluginFromJson(
   manifest,
   createKvmAsyncpfIntHooks,
   "@pvkit/kvm-asyncpf-int/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 
 /**
@@ -24,7 +24,7 @@ import manifest from "./manifest.json" with { type: "json" };
  * console.log(kvmAsyncpfVmexit.manifest.name); // "kvm-asyncpf-vmexit"
  * ```
  */
-export const kvmAsyncpfVmexit: PvPlugin = definePlugin(
+export const kvmAsyncpfVmexit: PvPlugin = definePluginFromJson(
   manifest,
   undefined,
   "@pvkit/kvm-asyncpf-vmexit/manifest.json",

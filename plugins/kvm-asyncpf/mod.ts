@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmAsyncpfHooks } from "./host.ts";
 
@@ -27,7 +27,7 @@ import { createKvmAsyncpfHooks } from "./host.ts";
  * console.log(kvmAsyncpf.manifest.name); // "kvm-asyncpf"
  * ```
  */
-export const kvmAsyncpf: PvPlugin = definePlugin(
+export const kvmAsyncpf: PvPlugin = definePluginFromJson(
   manifest,
   createKvmAsyncpfHooks,
   "@pvkit/kvm-asyncpf/manifest.json",

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmHcMapGpaRangeHooks, kvmMapGpaRange } from "./host.ts";
 
@@ -27,7 +27,7 @@ import { createKvmHcMapGpaRangeHooks, kvmMapGpaRange } from "./host.ts";
  * console.log(kvmHcMapGpaRange.manifest.name); // "kvm-hc-map-gpa-range"
  * ```
  */
-export const kvmHcMapGpaRange: PvPlugin = definePlugin(
+export const kvmHcMapGpaRange: PvPlugin = definePluginFromJson(
   manifest,
   createKvmHcMapGpaRangeHooks,
   "@pvkit/kvm-hc-map-gpa-range/manifest.json",

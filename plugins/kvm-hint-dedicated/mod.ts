@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 
 /**
@@ -24,7 +24,7 @@ import manifest from "./manifest.json" with { type: "json" };
  * console.log(kvmHintDedicated.manifest.name); // "kvm-hint-dedicated"
  * ```
  */
-export const kvmHintDedicated: PvPlugin = definePlugin(
+export const kvmHintDedicated: PvPlugin = definePluginFromJson(
   manifest,
   undefined,
   "@pvkit/kvm-hint-dedicated/manifest.json",

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import {
   createKvmMigrationControlHooks,
@@ -31,7 +31,7 @@ import {
  * console.log(kvmMigrationControl.manifest.name); // "kvm-migration-control"
  * ```
  */
-export const kvmMigrationControl: PvPlugin = definePlugin(
+export const kvmMigrationControl: PvPlugin = definePluginFromJson(
   manifest,
   createKvmMigrationControlHooks,
   "@pvkit/kvm-migration-control/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmMmuHooks } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmMmuHooks } from "./host.ts";
  * console.log(kvmMmu.manifest.name); // "kvm-mmu"
  * ```
  */
-export const kvmMmu: PvPlugin = definePlugin(
+export const kvmMmu: PvPlugin = definePluginFromJson(
   manifest,
   createKvmMmuHooks,
   "@pvkit/kvm-mmu/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmMsiExtDestIdHooks, decodeMsiDestination } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmMsiExtDestIdHooks, decodeMsiDestination } from "./host.ts";
  * console.log(kvmMsiExtDestId.manifest.name); // "kvm-msi-ext-dest-id"
  * ```
  */
-export const kvmMsiExtDestId: PvPlugin = definePlugin(
+export const kvmMsiExtDestId: PvPlugin = definePluginFromJson(
   manifest,
   createKvmMsiExtDestIdHooks,
   "@pvkit/kvm-msi-ext-dest-id/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import {
   createKvmNopiodelayHooks,
@@ -31,7 +31,7 @@ import {
  * console.log(kvmNopiodelay.manifest.name); // "kvm-nopiodelay"
  * ```
  */
-export const kvmNopiodelay: PvPlugin = definePlugin(
+export const kvmNopiodelay: PvPlugin = definePluginFromJson(
   manifest,
   createKvmNopiodelayHooks,
   "@pvkit/kvm-nopiodelay/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmPollControlHooks, hostPollingAllowed } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmPollControlHooks, hostPollingAllowed } from "./host.ts";
  * console.log(kvmPollControl.manifest.name); // "kvm-poll-control"
  * ```
  */
-export const kvmPollControl: PvPlugin = definePlugin(
+export const kvmPollControl: PvPlugin = definePluginFromJson(
   manifest,
   createKvmPollControlHooks,
   "@pvkit/kvm-poll-control/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmPvEoiHooks } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmPvEoiHooks } from "./host.ts";
  * console.log(kvmPvEoi.manifest.name); // "kvm-pv-eoi"
  * ```
  */
-export const kvmPvEoi: PvPlugin = definePlugin(
+export const kvmPvEoi: PvPlugin = definePluginFromJson(
   manifest,
   createKvmPvEoiHooks,
   "@pvkit/kvm-pv-eoi/manifest.json",

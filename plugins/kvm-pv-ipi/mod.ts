@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmPvIpiHooks, kvmPvSendIpi, sendIpiCluster } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmPvIpiHooks, kvmPvSendIpi, sendIpiCluster } from "./host.ts";
  * console.log(kvmPvIpi.manifest.name); // "kvm-pv-ipi"
  * ```
  */
-export const kvmPvIpi: PvPlugin = definePlugin(
+export const kvmPvIpi: PvPlugin = definePluginFromJson(
   manifest,
   createKvmPvIpiHooks,
   "@pvkit/kvm-pv-ipi/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmPvSchedYieldHooks } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmPvSchedYieldHooks } from "./host.ts";
  * console.log(kvmPvSchedYield.manifest.name); // "kvm-pv-sched-yield"
  * ```
  */
-export const kvmPvSchedYield: PvPlugin = definePlugin(
+export const kvmPvSchedYield: PvPlugin = definePluginFromJson(
   manifest,
   createKvmPvSchedYieldHooks,
   "@pvkit/kvm-pv-sched-yield/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 
 /**
@@ -24,7 +24,7 @@ import manifest from "./manifest.json" with { type: "json" };
  * console.log(kvmPvTlbFlush.manifest.name); // "kvm-pv-tlb-flush"
  * ```
  */
-export const kvmPvTlbFlush: PvPlugin = definePlugin(
+export const kvmPvTlbFlush: PvPlugin = definePluginFromJson(
   manifest,
   undefined,
   "@pvkit/kvm-pv-tlb-flush/manifest.json",

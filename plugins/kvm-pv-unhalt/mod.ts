@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmPvUnhaltHooks } from "./host.ts";
 
@@ -26,7 +26,7 @@ import { createKvmPvUnhaltHooks } from "./host.ts";
  * console.log(kvmPvUnhalt.manifest.name); // "kvm-pv-unhalt"
  * ```
  */
-export const kvmPvUnhalt: PvPlugin = definePlugin(
+export const kvmPvUnhalt: PvPlugin = definePluginFromJson(
   manifest,
   createKvmPvUnhaltHooks,
   "@pvkit/kvm-pv-unhalt/manifest.json",

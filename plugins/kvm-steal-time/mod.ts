@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmStealTimeHooks } from "./host.ts";
 
@@ -27,7 +27,7 @@ import { createKvmStealTimeHooks } from "./host.ts";
  * console.log(kvmStealTime.manifest.name); // "kvm-steal-time"
  * ```
  */
-export const kvmStealTime: PvPlugin = definePlugin(
+export const kvmStealTime: PvPlugin = definePluginFromJson(
   manifest,
   createKvmStealTimeHooks,
   "@pvkit/kvm-steal-time/manifest.json",

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 
 /**
@@ -24,7 +24,7 @@ import manifest from "./manifest.json" with { type: "json" };
  * console.log(kvmclockStableBit.manifest.name); // "kvmclock-stable-bit"
  * ```
  */
-export const kvmclockStableBit: PvPlugin = definePlugin(
+export const kvmclockStableBit: PvPlugin = definePluginFromJson(
   manifest,
   undefined,
   "@pvkit/kvmclock-stable-bit/manifest.json",

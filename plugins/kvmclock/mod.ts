@@ -12,7 +12,7 @@
  * @module
  */
 
-import { definePlugin, type PvPlugin } from "@pvkit/machine";
+import { definePluginFromJson, type PvPlugin } from "@pvkit/machine";
 import manifest from "./manifest.json" with { type: "json" };
 import { createKvmclockHooks } from "./host.ts";
 
@@ -25,7 +25,7 @@ import { createKvmclockHooks } from "./host.ts";
  * console.log(kvmclock.manifest.name); // "kvmclock"
  * ```
  */
-export const kvmclock: PvPlugin = definePlugin(
+export const kvmclock: PvPlugin = definePluginFromJson(
   manifest,
   createKvmclockHooks,
   "@pvkit/kvmclock/manifest.json",
