@@ -5,7 +5,7 @@
  * @module
  */
 
-import { GuestMemoryError } from "./errors.ts";
+import { GuestMemoryError, PvkitError } from "./errors.ts";
 
 /** A guest-physical address. Always a bigint so 64-bit MSR values carry over unchanged. */
 export type Gpa = bigint;
@@ -42,6 +42,19 @@ export interface GuestMemory {
   contains(gpa: Gpa, length: number): boolean;
 }
 
+/** Zeroed RAM, or a {@linkcode PvkitError} when the host cannot provide it. */
+function allocate(size: number): Uint8Array {
+  try {
+    return new Uint8Array(size);
+  } catch (e) {
+    throw new PvkitError(
+      "guest-memory-unavailable",
+      `cannot allocate ${size} bytes of guest RAM: ${(e as Error).message}`,
+      "give the machine less memory",
+    );
+  }
+}
+
 /**
  * Guest RAM backed by one `ArrayBuffer`: the reference {@linkcode GuestMemory} used by the
  * emulated backend and by tests.
@@ -63,7 +76,7 @@ export class ArrayGuestMemory implements GuestMemory {
 
   /** Allocates `size` bytes of zeroed guest RAM, or wraps an existing buffer. */
   constructor(sizeOrBytes: number | Uint8Array) {
-    this.bytes = typeof sizeOrBytes === "number" ? new Uint8Array(sizeOrBytes) : sizeOrBytes;
+    this.bytes = typeof sizeOrBytes === "number" ? allocate(sizeOrBytes) : sizeOrBytes;
     this.size = this.bytes.byteLength;
     this.#view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
   }

@@ -7,6 +7,8 @@
  *   the emulated and KVM backends implement. This package depends on no backend.
  * - {@link ./parse_probe.ts}: {@linkcode parseProbe} and {@linkcode loadProbeFile}; a bad
  *   file is a {@linkcode ProbeError} naming the JSON path (`$.vcpus[0].steps[3].msr`).
+ * - {@link ./limits.ts}: {@linkcode PROBE_LIMITS}, the memory, vCPUs, steps and file size a probe
+ *   may have.
  * - {@link ./values.ts}: probe numbers (`"0x4b564d01"`, `"-1000"`, `12`) and memory sizes.
  * - {@link ./expect.ts}: {@linkcode checkExpectations}.
  * - {@link ./report.ts}: {@linkcode probeReport} (JSON), {@linkcode formatProbeReport}
@@ -57,5 +59,6 @@ export { PvkitError } from "@pvkit/machine";
 export * from "./types.ts";
 export * from "./values.ts";
 export * from "./parse_probe.ts";
+export * from "./limits.ts";
 export * from "./expect.ts";
 export * from "./report.ts";

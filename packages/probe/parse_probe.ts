@@ -36,6 +36,9 @@ import type {
 import { STEP_OPS } from "./types.ts";
 import { parseMemorySize, parseProbeValue, toUnsigned } from "./values.ts";
 import { resultWidth } from "./result_width.ts";
+import { checkBarrierOrder } from "./_barrier_order.ts";
+import { PROBE_LIMITS } from "./limits.ts";
+import { readProbeText } from "./_probe_text.ts";
 
 // Defaults, from the probe format.
 const DEFAULT_CPU = "host";
@@ -270,7 +273,7 @@ function parseMachine(json: unknown, at: JsonAt, vcpuCount: number): ProbeMachin
     cpu: opt("cpu", string, DEFAULT_CPU),
     machine: opt("machine", string, DEFAULT_MACHINE),
     smp: vcpuCount,
-    memory: opt("memory", (j, a) => parseMemorySize(j, a.path, a.source), DEFAULT_MEMORY),
+    memory: opt("memory", parseProbeMemory, DEFAULT_MEMORY),
     tscKhz: opt("tscKhz", (j, a) => count(j, a, 1, U32_MAX), DEFAULT_TSC_KHZ),
     enforcePvCpuid: opt("enforcePvCpuid", boolean, false),
     cpuid: opt("cpuid", parseCpuidOverrides, []),
@@ -279,6 +282,17 @@ function parseMachine(json: unknown, at: JsonAt, vcpuCount: number): ProbeMachin
     plugins: opt("plugins", parsePlugins, []),
     ...(field("clock") !== undefined ? { clock: parseClock(field("clock"), at.key("clock")) } : {}),
   };
+}
+
+function parseProbeMemory(json: unknown, at: JsonAt): number {
+  const bytes = parseMemorySize(json, at.path, at.source);
+  if (bytes > PROBE_LIMITS.memoryBytes) {
+    at.fail(
+      `${show(json)} is more than the ${PROBE_LIMITS.memoryBytes >> 30}G of RAM a probe may have`,
+      'probes need little memory: the default is "16M"',
+    );
+  }
+  return bytes;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,6 +526,24 @@ function parseStep(json: unknown, at: JsonAt, machine: ProbeMachine): Step {
   return step;
 }
 
+/** Refuses a probe beyond {@linkcode PROBE_LIMITS} before its steps are parsed. */
+function checkSizes(vcpusJson: readonly unknown[], at: JsonAt): void {
+  if (vcpusJson.length > PROBE_LIMITS.vcpus) {
+    at.fail(`has ${vcpusJson.length} vCPUs; a probe may have at most ${PROBE_LIMITS.vcpus}`);
+  }
+  let steps = 0;
+  for (const vcpu of vcpusJson) {
+    const list = typeof vcpu === "object" && vcpu !== null && "steps" in vcpu ? vcpu.steps : [];
+    if (Array.isArray(list)) steps += list.length;
+  }
+  if (steps > PROBE_LIMITS.steps) {
+    at.fail(
+      `has ${steps} steps in all; a probe may have at most ${PROBE_LIMITS.steps}`,
+      "split the probe into several files",
+    );
+  }
+}
+
 function parseVcpu(json: unknown, at: JsonAt, machine: ProbeMachine): ProbeVcpu {
   const obj = object(json, at, 'a vCPU object: {"steps": [...]}');
   onlyKnown(obj, at, ["steps"], "a vCPU");
@@ -532,48 +564,6 @@ function parseVcpu(json: unknown, at: JsonAt, machine: ProbeMachine): ProbeVcpu 
     }
   });
   return { steps };
-}
-
-/**
- * Rejects barrier orders that deadlock: when the "barrier a comes before barrier b on some
- * vCPU" relation has a cycle, the vCPUs in it would wait for each other forever.
- */
-function checkBarrierOrder(vcpus: readonly ProbeVcpu[], at: JsonAt): void {
-  // Edges between consecutive barriers of each vCPU suffice: precedence is transitive.
-  const edges = new Map<string, { to: string; at: JsonAt; vcpu: number }[]>();
-  vcpus.forEach((vcpu, v) => {
-    let previous: string | undefined;
-    vcpu.steps.forEach((step, i) => {
-      if (step.op !== "barrier") return;
-      if (previous !== undefined) {
-        const list = edges.get(previous) ?? [];
-        list.push({ to: step.id, at: at.index(v).key("steps").index(i).key("id"), vcpu: v });
-        edges.set(previous, list);
-      }
-      previous = step.id;
-    });
-  });
-  const state = new Map<string, "open" | "done">();
-  const stack: string[] = [];
-  const visit = (node: string): void => {
-    state.set(node, "open");
-    stack.push(node);
-    for (const edge of edges.get(node) ?? []) {
-      const s = state.get(edge.to);
-      if (s === "open") {
-        const cycle = [...stack.slice(stack.indexOf(edge.to)), edge.to].map((b) => show(b));
-        edge.at.fail(
-          `barriers ${cycle.join(" → ")} are met in different orders by different vCPUs, ` +
-            "so the vCPUs would wait for each other forever",
-          "meet shared barriers in the same order on every vCPU",
-        );
-      }
-      if (s === undefined) visit(edge.to);
-    }
-    stack.pop();
-    state.set(node, "done");
-  };
-  for (const node of edges.keys()) if (!state.has(node)) visit(node);
 }
 
 /**
@@ -624,6 +614,7 @@ export function parseProbe(json: unknown, source = "probe.json"): Probe {
   if (vcpusJson.length === 0) {
     vcpusAt.fail('is empty; a probe needs at least one vCPU: [{"steps": [...]}]');
   }
+  checkSizes(vcpusJson, vcpusAt);
   const machine = parseMachine(machineJson, at.key("machine"), vcpusJson.length);
   const vcpus = vcpusJson.map((v, i) => parseVcpu(v, vcpusAt.index(i), machine));
   checkBarrierOrder(vcpus, vcpusAt);
@@ -635,8 +626,9 @@ export function parseProbe(json: unknown, source = "probe.json"): Probe {
 /**
  * Reads, parses and validates a probe file.
  *
- * @throws {ProbeError} when the file is missing or unreadable, is not JSON, or is not a valid
- * probe; the message starts with `path`.
+ * @throws {ProbeError} when the file is missing or unreadable, is not a regular file, is larger
+ * than {@linkcode PROBE_LIMITS}`.fileBytes`, is not JSON, or is not a valid probe; the message
+ * starts with `path`.
  *
  * @example
  * ```ts
@@ -649,18 +641,7 @@ export function parseProbe(json: unknown, source = "probe.json"): Probe {
  * ```
  */
 export async function loadProbeFile(path: string): Promise<Probe> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new ProbeError(path, undefined, "no such file", "check the path to the probe file");
-    }
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new ProbeError(path, undefined, "is a directory, not a probe file");
-    }
-    throw new ProbeError(path, undefined, `cannot be read: ${(e as Error).message}`);
-  }
+  const text = await readProbeText(path);
   let json: unknown;
   try {
     json = JSON.parse(text);
