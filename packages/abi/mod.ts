@@ -49,6 +49,7 @@ export * from "./kvm_vcpu_pv_apf_data.ts";
 export * from "./kvm_clock_pairing.ts";
 export * from "./seqlock.ts";
 export * from "./pvclock.ts";
+export * from "./tsc.ts";
 
 // The guest-memory types the codecs and seqlock helpers take, from the core.
 export type { Gpa, GuestMemory } from "@pvkit/machine";

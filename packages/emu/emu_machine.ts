@@ -25,6 +25,7 @@ import {
   type VcpuLifecycleHook,
   type VmContext,
 } from "@pvkit/machine";
+import { tscAfterNs } from "@pvkit/abi";
 import { ApicMap } from "./apic_map.ts";
 import { EmuVcpu } from "./emu_vcpu.ts";
 import type { GuestBlock, GuestProgram } from "./guest_block.ts";
@@ -219,12 +220,17 @@ export class EmuMachine implements VmContext {
       })),
     ];
     entries[1].regs.ecx = (entries[1].regs.ecx | CPUID_1_ECX_HYPERVISOR) >>> 0;
+    if (this.options.cpuid.length === 0) return entries;
+    // One map lookup per override: linear in the number of overrides.
+    const byKey = new Map(entries.map((e) => [`${e.leaf}.${e.subleaf}`, e]));
     for (const o of this.options.cpuid) {
       const subleaf = o.subleaf ?? 0;
-      let entry = entries.find((e) => e.leaf === o.leaf && e.subleaf === subleaf);
+      const key = `${o.leaf}.${subleaf}`;
+      let entry = byKey.get(key);
       if (!entry) {
         entry = { leaf: o.leaf, subleaf, regs: { eax: 0, ebx: 0, ecx: 0, edx: 0 } };
         entries.push(entry);
+        byKey.set(key, entry);
       }
       for (const r of ["eax", "ebx", "ecx", "edx"] as const) {
         const v = o[r];
@@ -276,9 +282,9 @@ export class EmuMachine implements VmContext {
   realtimeNs(): bigint {
     return this.options.wallClockEpochNs + this.now;
   }
-  /** The guest TSC at virtual time `ns` (the TSC counts from 0 at VM creation). */
+  /** The guest TSC at virtual time `ns` (it counts from 0 at VM creation and wraps at 2^64). */
   tscAt(ns: bigint): bigint {
-    return (ns * this.#tscKhz) / 1_000_000n;
+    return tscAfterNs(ns, this.#tscKhz);
   }
   /** KVM_CAP_EXIT_HYPERCALL enabled for `nr`. */
   exitHypercallEnabled(nr: number): boolean {

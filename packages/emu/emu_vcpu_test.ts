@@ -1,4 +1,6 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertThrows } from "@std/assert";
+import { MAX_GUEST_TSC_KHZ } from "@pvkit/abi";
+import { PvkitError } from "@pvkit/machine";
 import { compose } from "@pvkit/pvkit";
 import { EmuMachine } from "./emu_machine.ts";
 import type { EmuVcpu } from "./emu_vcpu.ts";
@@ -86,4 +88,19 @@ Deno.test("virtual time: the TSC follows the clock at the configured frequency",
     return [first, cpu.rdtsc()];
   }, { tscKhz: 1_000_000 });
   assertEquals(b - a, 1_000_000n + 1n); // 1 ms at 1 GHz, plus the second RDTSC's own 1 ns
+});
+
+Deno.test("tscKhz beyond KVM_SET_TSC_KHZ's limit is refused; RDTSC never exceeds 64 bits", () => {
+  const composed = compose({ cpu: "host", machine: "q35", smp: 1, host: "linux-6.12" });
+  assertThrows(
+    () => EmuMachine.create(composed, { tscKhz: 0xffffffff }),
+    PvkitError,
+    "a guest TSC of 4294967295 kHz is outside what KVM_SET_TSC_KHZ accepts",
+  );
+  const vm = EmuMachine.create(composed, { tscKhz: MAX_GUEST_TSC_KHZ });
+  const tsc = vm.runOn(0, (cpu) => {
+    cpu.advance(10n ** 19n);
+    return cpu.rdtsc();
+  });
+  assertEquals(tsc < 2n ** 64n, true);
 });

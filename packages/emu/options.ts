@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { UserHypercallExit, VcpuContext } from "@pvkit/machine";
+import { MAX_GUEST_TSC_KHZ } from "@pvkit/abi";
+import { PvkitError, type UserHypercallExit, type VcpuContext } from "@pvkit/machine";
 
 /** A raw CPUID override: registers to force on one leaf (and subleaf). */
 export interface CpuidOverride {
@@ -26,7 +27,7 @@ export interface CpuidOverride {
 export interface EmuOptions {
   /** Guest RAM in bytes (default 16 MiB). */
   readonly memory?: number;
-  /** Guest TSC frequency in kHz (default 2 600 000, a 2.6 GHz TSC). */
+  /** Guest TSC frequency in kHz, 1 to {@linkcode MAX_GUEST_TSC_KHZ} (default 2 600 000, 2.6 GHz). */
   readonly tscKhz?: number;
   /** Host CPUs the vCPUs are spread over (vCPU i runs on host CPU i % hostCpus; default: one per vCPU). */
   readonly hostCpus?: number;
@@ -115,9 +116,17 @@ export const DEFAULT_TSC_KHZ = 2_600_000;
  * ```
  */
 export function resolveEmuOptions(options: EmuOptions, vcpus: number): ResolvedEmuOptions {
+  const tscKhz = options.tscKhz ?? DEFAULT_TSC_KHZ;
+  if (!Number.isInteger(tscKhz) || tscKhz < 1 || tscKhz > MAX_GUEST_TSC_KHZ) {
+    throw new PvkitError(
+      "bad-tsc-khz",
+      `a guest TSC of ${tscKhz} kHz is outside what KVM_SET_TSC_KHZ accepts (1-${MAX_GUEST_TSC_KHZ})`,
+      "give the TSC frequency in kHz, e.g. 2600000 for 2.6 GHz",
+    );
+  }
   return {
     memory: options.memory ?? DEFAULT_MEMORY,
-    tscKhz: options.tscKhz ?? DEFAULT_TSC_KHZ,
+    tscKhz,
     hostCpus: Math.max(1, options.hostCpus ?? vcpus),
     timeSliceNs: BigInt(options.timeSliceNs ?? 1_000_000),
     wallClockEpochNs: options.wallClockEpochNs ?? BigInt(Date.now()) * 1_000_000n,

@@ -23,9 +23,15 @@ export const PROBE_LIMITS: {
   readonly steps: number;
   /** The probe file: 32 MiB of JSON. */
   readonly fileBytes: number;
+  /**
+   * CPUID overrides: 256, KVM's KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h);
+   * KVM_SET_CPUID2 refuses more entries with E2BIG.
+   */
+  readonly cpuidOverrides: number;
 } = {
   memoryBytes: 1 << 30,
   vcpus: 32768,
   steps: 1 << 17,
   fileBytes: 32 << 20,
+  cpuidOverrides: 256,
 };

@@ -69,3 +69,19 @@ Deno.test("a probe file above the size limit is refused before it is read", asyn
     await Deno.remove(file);
   }
 });
+
+Deno.test("more CPUID overrides than KVM_MAX_CPUID_ENTRIES (256) are refused", () => {
+  const cpuid = Object.fromEntries(
+    Array.from({ length: 100_000 }, (_, i) => [`0x${(0x80000000 + i).toString(16)}`, { eax: 1 }]),
+  );
+  assertThrows(
+    () => probe({ cpuid }),
+    ProbeError,
+    "has 100000 leaves; KVM_SET_CPUID2 takes at most 256 entries (KVM_MAX_CPUID_ENTRIES)",
+  );
+});
+
+Deno.test("tscKhz must be one KVM_SET_TSC_KHZ accepts (below 0x7fffffff)", () => {
+  assertThrows(() => probe({ tscKhz: 0xffffffff }), ProbeError, "is out of range (1 to 0x7ffffffe)");
+  assertEquals(probe({ tscKhz: 0x7ffffffe }).machine.tscKhz, 0x7ffffffe);
+});

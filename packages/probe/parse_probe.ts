@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MAX_GUEST_TSC_KHZ } from "@pvkit/abi";
 import { didYouMean } from "./_did_you_mean.ts";
 import {
   array,
@@ -180,6 +181,13 @@ function oneOf<T extends number>(json: unknown, at: JsonAt, allowed: readonly T[
 
 function parseCpuidOverrides(json: unknown, at: JsonAt): CpuidOverride[] {
   const obj = object(json, at, 'an object of leaves, e.g. {"0x40000001": {"eax": "0x0"}}');
+  const leaves = Object.keys(obj).length;
+  if (leaves > PROBE_LIMITS.cpuidOverrides) {
+    at.fail(
+      `has ${leaves} leaves; KVM_SET_CPUID2 takes at most ${PROBE_LIMITS.cpuidOverrides} ` +
+        "entries (KVM_MAX_CPUID_ENTRIES), so a probe may override at most that many",
+    );
+  }
   const seen = new Map<string, string>();
   const out: CpuidOverride[] = [];
   for (const [key, regsJson] of Object.entries(obj)) {
@@ -274,7 +282,8 @@ function parseMachine(json: unknown, at: JsonAt, vcpuCount: number): ProbeMachin
     machine: opt("machine", string, DEFAULT_MACHINE),
     smp: vcpuCount,
     memory: opt("memory", parseProbeMemory, DEFAULT_MEMORY),
-    tscKhz: opt("tscKhz", (j, a) => count(j, a, 1, U32_MAX), DEFAULT_TSC_KHZ),
+    // KVM_SET_TSC_KHZ's limit (see MAX_GUEST_TSC_KHZ).
+    tscKhz: opt("tscKhz", (j, a) => count(j, a, 1, MAX_GUEST_TSC_KHZ), DEFAULT_TSC_KHZ),
     enforcePvCpuid: opt("enforcePvCpuid", boolean, false),
     cpuid: opt("cpuid", parseCpuidOverrides, []),
     // KVM_CAP_EXIT_HYPERCALL takes a 64-bit mask of hypercall numbers.
