@@ -51,6 +51,9 @@ const JUNK: readonly Json[] = [
   "constructor",
   "q35,kernel-irqchip=split",
   "host,kvm-pv-ipi=maybe",
+  "64G",
+  "0x1000000000000",
+  0xffffffff,
   [],
   [null],
   {},
@@ -150,5 +153,107 @@ export async function runs(
       throw new Error(`a mutant escaped the ${backend.name} backend: ${e}\n${text}`);
     }
     return false;
+  }
+}
+
+/** A `depth`-deep nest of one-element arrays (a stack-overflow probe for recursive code). */
+function deepArray(depth: number): Json {
+  let node: Json = [];
+  for (let i = 0; i < depth; i++) node = [node];
+  return node;
+}
+
+/** The machine object of a probe mutant, created if the mutant has none. */
+function machineOf(root: { [key: string]: Json }): { [key: string]: Json } {
+  const m = root.machine;
+  if (m !== null && typeof m === "object" && !Array.isArray(m)) return m;
+  return (root.machine = {});
+}
+
+/** The steps array of vCPU 0 of a probe mutant, created if missing. */
+function stepsOf(root: { [key: string]: Json }): Json[] {
+  if (!Array.isArray(root.vcpus) || root.vcpus.length === 0) root.vcpus = [{ steps: [] }];
+  const vcpu = root.vcpus[0];
+  if (vcpu === null || typeof vcpu !== "object" || Array.isArray(vcpu)) {
+    root.vcpus[0] = { steps: [] };
+    return stepsOf(root);
+  }
+  if (!Array.isArray(vcpu.steps)) vcpu.steps = [];
+  return vcpu.steps;
+}
+
+/**
+ * The hostile inputs issue 10 found, as mutations: sizes past every limit, long chains and
+ * deep nests, huge strings. Each crashed pvkit or took seconds to minutes once.
+ */
+const HOSTILE: readonly ((root: { [key: string]: Json }, rng: SplitMix64) => void)[] = [
+  (r, rng) => void (machineOf(r).memory = rng.pick(["64G", "0x1000000000000", 2 ** 40, "2G"])),
+  (r) => void (machineOf(r).tscKhz = 0xffffffff),
+  (r) => {
+    const steps = stepsOf(r);
+    for (let i = 0; i < 10_000; i++) steps.push({ op: "barrier", id: `chain-${i}` });
+  },
+  (r) => {
+    const steps = stepsOf(r);
+    for (let i = 0; i < (1 << 17) + 1; i++) steps.push({ op: "cli" });
+  },
+  (r) => {
+    const cpuid: { [key: string]: Json } = {};
+    for (let i = 0; i < 100_000; i++) cpuid[`0x${(0x80000100 + i).toString(16)}`] = { eax: i };
+    machineOf(r).cpuid = cpuid;
+  },
+  (r) => {
+    machineOf(r).memory = "64M";
+    stepsOf(r).push({ op: "zero", gpa: "0x0", length: 64 << 20 });
+  },
+  (r, rng) => {
+    const items = Array.from({ length: 75_000 }, (_, i) => (i % 2 ? "kvm-pv-eoi=on" : "+kvmclock"));
+    machineOf(r).cpu = rng.pick(["host", "qemu64"]) + "," + items.join(",");
+  },
+  (r) => void (machineOf(r).cpu = "host," + "a".repeat(1 << 20)),
+  (r, rng) => {
+    const containers = [r, machineOf(r), stepsOf(r)];
+    const node = rng.pick(containers);
+    if (Array.isArray(node)) node.push(deepArray(10_000));
+    else node[rng.pick(["name", "memory", "cpuid", "vcpus", "clock"])] = deepArray(10_000);
+  },
+  (r) => {
+    const steps = stepsOf(r);
+    for (let i = 0; i < 20_000; i++) steps.push({ op: "rdtsc" });
+    machineOf(r).tscKhz = 0x7ffffffe;
+  },
+];
+
+/** How many hostile mutations {@linkcode hostileMutants} knows. */
+export const HOSTILE_KINDS: number = HOSTILE.length;
+
+/**
+ * Mutants that each apply one hostile mutation (all of them in turn, `rounds` times) after 0
+ * to 2 ordinary ones; checked like {@linkcode mutants}.
+ */
+export function* hostileMutants(bases: Json[], seed: bigint, rounds: number): Generator<Mutant> {
+  const rng = new SplitMix64(seed);
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, hostile] of HOSTILE.entries()) {
+      const mutant = structuredClone(rng.pick(bases)) as { [key: string]: Json };
+      for (let m = rng.intIn(0, 2); m > 0; m--) mutate(mutant, rng);
+      hostile(mutant, rng);
+      const name = `hostile-${k}-${round}.json`;
+      let text: string;
+      try {
+        text = JSON.stringify(mutant).slice(0, 2000);
+      } catch {
+        text = `(hostile mutation ${k}, too deep to print)`;
+      }
+      try {
+        yield { text, parsed: parseProbe(mutant, name) };
+      } catch (e) {
+        if (!(e instanceof ProbeError)) {
+          throw new Error(`a mutant escaped the parser: ${e}\n${text}`);
+        }
+        assert(e.message.length > 0 && !e.message.includes("undefined"), `${e.message}\n${text}`);
+        yield { text, parsed: e };
+      }
+    }
   }
 }
