@@ -30,7 +30,12 @@ import type { PluginManifest, Rule } from "./manifest.ts";
 import { parseRule } from "./manifest_parse.ts";
 import machineRulesJson from "./machine_rules.json" with { type: "json" };
 import type { RegisteredFeature } from "./registry.ts";
-import { describeViolation, findViolations } from "./rule_engine.ts";
+import {
+  describeViolation,
+  findViolations,
+  type RuleDiagnostic,
+  violationDiagnostic,
+} from "./rule_engine.ts";
 import { apicIdLimit, MAX_VCPUS, validateTopology } from "./topology.ts";
 import { VcpuCpuidTable } from "./vcpu_cpuid.ts";
 
@@ -192,6 +197,14 @@ export function composeMachine(request: CompositionRequest): ComposedMachine {
   }
 
   // strict: rules on what was asked for, before the host has its say.
+  const ruleDiagnostics: RuleDiagnostic[] = [];
+  const reported = new Set<string>();
+  const report = (d: RuleDiagnostic) => {
+    const key = `${d.rule}\0${d.feature ?? ""}`; // error rules are checked twice
+    if (reported.has(key)) return;
+    reported.add(key);
+    ruleDiagnostics.push(d);
+  };
   const applyRules = (final: boolean) => {
     for (;;) {
       const violations = findViolations(
@@ -206,15 +219,19 @@ export function composeMachine(request: CompositionRequest): ComposedMachine {
         if (source === "user") continue;
         state.clear(v.owner, "rule");
         notes.push(`${v.owner.name} (${source}) dropped: ${describeViolation(v, facts)}`);
+        report(violationDiagnostic(v, facts, true));
         dropped = true;
       }
       if (dropped) continue;
       for (const v of violations) {
         const text = describeViolation(v, facts);
         const byUser = !v.owner || state.sourceOf(v.owner.name) === "user";
-        if (v.rule.level === "error") addError(text);
-        else if (!final) continue;
-        else if (v.rule.level === "warning" && byUser) warnings.push(text);
+        if (v.rule.level !== "error" && !final) continue;
+        // A warning about a feature the user did not ask for is only a note.
+        const level = v.rule.level === "warning" && !byUser ? "note" : v.rule.level;
+        report({ ...violationDiagnostic(v, facts, false), level });
+        if (level === "error") addError(text);
+        else if (level === "warning") warnings.push(text);
         else notes.push(text);
       }
       return;
@@ -304,5 +321,6 @@ export function composeMachine(request: CompositionRequest): ComposedMachine {
     // Past the addressable limit there is no machine to run (the rule above says so).
     topology.cpus <= MAX_VCPUS ? new VcpuCpuidTable(topology, x2apic, shared) : undefined,
     filterWarnings,
+    ruleDiagnostics,
   );
 }

@@ -106,3 +106,20 @@ Deno.test("per-vCPU CPUID carries each vCPU's APIC ID in leaf 1 and leaf 0xB", (
   assertEquals(core.edx, 1);
   assertEquals(m.vcpus!.shared.length, 2);
 });
+
+Deno.test("ruleDiagnostics: each broken rule as fields, reported once, at the level it was reported", () => {
+  const registry = new PluginRegistry();
+  const machine = composeMachine({
+    registry,
+    model: { name: "base", kind: "base" },
+    machine: { type: "pvkit", irqchip: "on", accel: "kvm", topology: simpleTopology(300) },
+    host: { name: "h", kvmLeaf: { eax: 0, edx: 0 }, x2apicApi: true, maxVcpus: 32768 },
+    rules: "strict",
+  });
+  const x2apic = machine.ruleDiagnostics.filter((d) => d.rule === "apic/x2apic-above-254");
+  assertEquals(x2apic.length, 1);
+  assertEquals([x2apic[0].level, x2apic[0].dropped, x2apic[0].require], ["error", false, {
+    x2apic: true,
+  }]);
+  assertEquals(machine.errors[0].startsWith(x2apic[0].message), true);
+});

@@ -8,6 +8,7 @@
 import type { FeatureJson, LeafJson, MachineDescription, RulesMode } from "./composition.ts";
 import type { PvPlugin } from "./plugin.ts";
 import type { PluginRegistry } from "./registry.ts";
+import type { RuleDiagnostic } from "./rule_engine.ts";
 import type { VcpuCpuidTable } from "./vcpu_cpuid.ts";
 
 /** A composed machine. `JSON.stringify()` of it is exactly its {@linkcode MachineDescription}. */
@@ -38,6 +39,8 @@ export class ComposedMachine implements MachineDescription {
   readonly vcpus: VcpuCpuidTable | undefined;
   /** The per-vCPU filter warnings (QEMU prints them once for every vCPU it realizes). */
   readonly filterWarnings: readonly string[];
+  /** The rules the composition breaks, as data (strict mode; also written in the texts above). */
+  readonly ruleDiagnostics: readonly RuleDiagnostic[];
   readonly #enabled: ReadonlySet<string>;
 
   /** Wraps a description with the registry and per-vCPU CPUID it was built from. */
@@ -46,6 +49,7 @@ export class ComposedMachine implements MachineDescription {
     registry: PluginRegistry,
     vcpus?: VcpuCpuidTable,
     filterWarnings: readonly string[] = [],
+    ruleDiagnostics: readonly RuleDiagnostic[] = [],
   ) {
     this.profile = description.profile;
     this.rules = description.rules;
@@ -60,6 +64,7 @@ export class ComposedMachine implements MachineDescription {
     this.registry = registry;
     this.vcpus = vcpus;
     this.filterWarnings = filterWarnings;
+    this.ruleDiagnostics = ruleDiagnostics;
     this.#enabled = new Set(description.features.filter((f) => f.enabled).map((f) => f.name));
   }
 
@@ -91,6 +96,7 @@ export class ComposedMachine implements MachineDescription {
       this.registry,
       this.vcpus,
       this.filterWarnings,
+      this.ruleDiagnostics,
     );
   }
 

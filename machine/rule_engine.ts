@@ -6,7 +6,7 @@
  */
 
 import { type ConditionFacts, conditionFeatures, evaluateCondition } from "./condition.ts";
-import type { PluginManifest, Rule } from "./manifest.ts";
+import type { PluginManifest, Rule, RuleLevel } from "./manifest.ts";
 
 /** A rule that does not hold, with the feature that owns it (none for machine rules). */
 export interface RuleViolation {
@@ -102,4 +102,59 @@ export function describeViolation(violation: RuleViolation, facts: ConditionFact
   const { rule } = violation;
   const fix = rule.fix ? `; fix: ${fill(rule.fix, violation, facts)}` : "";
   return `${fill(rule.message, violation, facts)} [rule ${rule.id}]${fix}`;
+}
+
+/**
+ * A broken rule as data: what {@linkcode describeViolation} writes as text, field by field.
+ * `ComposedMachine.ruleDiagnostics` lists them for code that acts on them.
+ */
+export interface RuleDiagnostic {
+  /** The rule's id, e.g. `"kvm-pv-eoi/in-kernel-irqchip"`. */
+  readonly rule: string;
+  /** How serious it is (an error default feature is dropped, and `dropped` says so). */
+  readonly level: RuleLevel;
+  /** The feature that owns the rule; absent for machine rules. */
+  readonly feature?: string;
+  /** What is wrong, placeholders filled in. */
+  readonly message: string;
+  /** How to fix it in QEMU's option words, placeholders filled in, when the rule says. */
+  readonly fix?: string;
+  /** Where the rule comes from (kernel function, QEMU file, Documentation/virt/kvm). */
+  readonly source?: string;
+  /** True when pvkit dropped the (default or host-passthrough) feature instead of failing. */
+  readonly dropped: boolean;
+  /** The condition the rule requires, for tools that phrase their own fix (MachineBuilder). */
+  readonly require?: Rule["require"];
+}
+
+/**
+ * A violation as a {@linkcode RuleDiagnostic}.
+ *
+ * @example
+ * ```ts
+ * import { violationDiagnostic } from "@pvkit/machine";
+ * const facts = {
+ *   isEnabled: () => false, irqchip: "off" as const, x2apic: false, vcpus: 1, apicIdLimit: 1,
+ *   accel: "kvm" as const, kvm: true,
+ * };
+ * const rule = { id: "r", level: "error" as const, message: "needs more", fix: "add more" };
+ * console.log(violationDiagnostic({ rule }, facts, false).fix); // "add more"
+ * ```
+ */
+export function violationDiagnostic(
+  violation: RuleViolation,
+  facts: ConditionFacts,
+  dropped: boolean,
+): RuleDiagnostic {
+  const { rule, owner } = violation;
+  return {
+    rule: rule.id,
+    level: rule.level,
+    ...(owner ? { feature: owner.name } : {}),
+    message: fill(rule.message, violation, facts),
+    ...(rule.fix ? { fix: fill(rule.fix, violation, facts) } : {}),
+    ...(rule.source ? { source: rule.source } : {}),
+    dropped,
+    ...(rule.require !== undefined ? { require: rule.require } : {}),
+  };
 }

@@ -9,12 +9,14 @@ import {
   type IrqchipMode,
   PvkitError,
   type PvPlugin,
+  type RuleDiagnostic,
   type RulesMode,
   type SmpTopology,
 } from "@pvkit/machine";
 import type { QemuHost, QemuVersion } from "@pvkit/qemu";
 import { builtinPlugins } from "./builtin_plugins.ts";
 import { compose } from "./compose.ts";
+import { builderFix } from "./builder_fix.ts";
 
 /**
  * Builds a machine step by step. It starts from QEMU's featureless `base` CPU model on pvkit's
@@ -146,6 +148,26 @@ export class MachineBuilder {
     return this.#irqchip
       ? `${this.#machineType},kernel-irqchip=${this.#irqchip}`
       : this.#machineType;
+  }
+
+  /**
+   * The rules the machine breaks, as data, each fix written as builder calls where the rule
+   * allows ({@linkcode builderFix}).
+   *
+   * @example
+   * ```ts
+   * import { MachineBuilder } from "@pvkit/pvkit";
+   * import { kvmPvTlbFlush } from "@pvkit/kvm-pv-tlb-flush";
+   * const [d] = new MachineBuilder().use(kvmPvTlbFlush).smp(2).diagnostics();
+   * console.log(d.rule); // "kvm-pv-tlb-flush/requires-kvm-steal-time"
+   * console.log(d.fix); // ".use(kvmStealTime), or .disable(kvmPvTlbFlush)"
+   * ```
+   */
+  diagnostics(): RuleDiagnostic[] {
+    return this.build().ruleDiagnostics.map((d) => {
+      const fix = builderFix(d);
+      return fix === undefined ? d : { ...d, fix };
+    });
   }
 
   /** Composes the machine. */

@@ -19,5 +19,6 @@ export * from "./builtin_plugins.ts";
 export * from "./host_selection.ts";
 export * from "./compose.ts";
 export * from "./builder.ts";
+export * from "./builder_fix.ts";
 export * from "./optional_plugins.ts";
 export * from "./probe_machine.ts";
