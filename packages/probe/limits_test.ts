@@ -82,6 +82,10 @@ Deno.test("more CPUID overrides than KVM_MAX_CPUID_ENTRIES (256) are refused", (
 });
 
 Deno.test("tscKhz must be one KVM_SET_TSC_KHZ accepts (below 0x7fffffff)", () => {
-  assertThrows(() => probe({ tscKhz: 0xffffffff }), ProbeError, "is out of range (1 to 0x7ffffffe)");
+  assertThrows(
+    () => probe({ tscKhz: 0xffffffff }),
+    ProbeError,
+    "is out of range (1 to 0x7ffffffe)",
+  );
   assertEquals(probe({ tscKhz: 0x7ffffffe }).machine.tscKhz, 0x7ffffffe);
 });
