@@ -7,7 +7,7 @@
  */
 
 import type { EmuVcpu } from "./emu_vcpu.ts";
-import { MinHeap } from "./_min_heap.ts";
+import { ClockHeap } from "./_clock_heap.ts";
 import { RunQueue } from "./_run_queue.ts";
 
 interface HostCpu {
@@ -15,26 +15,6 @@ interface HostCpu {
   current: EmuVcpu | undefined;
   readonly queue: RunQueue<EmuVcpu>;
   sliceEnd: bigint;
-  /** The CPU's entry in the heap of busy CPUs, while it has one. */
-  entry: BusyEntry | undefined;
-}
-
-/**
- * A busy host CPU in the heap. `clock` may lag the running vCPU's clock (a running vCPU's
- * clock only grows); the entry is brought up to date when it reaches the top.
- */
-interface BusyEntry {
-  readonly cpu: HostCpu;
-  /** The CPU's index (the tie-breaker), here so a comparison touches one object. */
-  readonly index: number;
-  clock: bigint;
-  /** `clock` as a number: compared first, as it is cheaper (exact up to 2^53 ns, 104 days). */
-  approx: number;
-}
-
-function before(a: BusyEntry, b: BusyEntry): boolean {
-  if (a.approx !== b.approx) return a.approx < b.approx;
-  return a.clock < b.clock || (a.clock === b.clock && a.index < b.index);
 }
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -45,10 +25,11 @@ export class Scheduler {
   readonly #slice: bigint;
   readonly #waitingSince = new Map<EmuVcpu, bigint>();
   /**
-   * The busy host CPUs by (clock of their vCPU, CPU index), sorted lazily (see
-   * {@linkcode BusyEntry}), so a step costs O(log CPUs) however many vCPUs there are.
+   * The busy host CPUs by (clock of their vCPU, CPU index), so a step costs O(log CPUs) however
+   * many vCPUs there are. Sorted lazily: a CPU's key may lag its vCPU's clock (a running vCPU's
+   * clock only grows) and is brought up to date when it reaches the top.
    */
-  readonly #busy = new MinHeap<BusyEntry>(before);
+  readonly #busy: ClockHeap;
   /** Directed yields that happened (KVM_HC_SCHED_YIELD, PV spinlock kicks). */
   yields = 0;
 
@@ -61,9 +42,9 @@ export class Scheduler {
         current: undefined,
         queue: new RunQueue<EmuVcpu>(),
         sliceEnd: 0n,
-        entry: undefined,
       }),
     );
+    this.#busy = new ClockHeap(hostCpus);
     this.#slice = sliceNs;
   }
 
@@ -142,11 +123,9 @@ export class Scheduler {
   #run(cpu: HostCpu, vcpu: EmuVcpu): void {
     cpu.current = vcpu;
     cpu.sliceEnd = vcpu.clock + this.#slice;
-    // The CPU's entry still sorts it correctly unless the new vCPU's clock is behind it.
-    if (cpu.entry && cpu.entry.clock <= vcpu.clock) return;
-    // An older entry becomes stale and is dropped when it reaches the top.
-    cpu.entry = { cpu, index: cpu.index, clock: vcpu.clock, approx: Number(vcpu.clock) };
-    this.#busy.push(cpu.entry);
+    // The CPU's key still sorts it correctly unless the new vCPU's clock is behind it.
+    if (this.#busy.has(cpu.index) && this.#busy.key(cpu.index) <= vcpu.clock) return;
+    this.#busy.set(cpu.index, vcpu.clock);
   }
 
   /**
@@ -155,22 +134,12 @@ export class Scheduler {
    */
   next(): EmuVcpu | undefined {
     for (;;) {
-      const entry = this.#busy.peek();
-      if (!entry) return undefined;
-      const cpu = entry.cpu;
-      const vcpu = cpu.current;
-      if (cpu.entry !== entry || !vcpu) {
-        this.#busy.pop(); // stale, or the CPU went idle
-        if (cpu.entry === entry) cpu.entry = undefined;
-      } else if (vcpu.clock > entry.clock) {
-        entry.clock = vcpu.clock;
-        entry.approx = Number(vcpu.clock);
-        this.#busy.siftTop();
-      } else if (vcpu.clock < entry.clock) {
-        this.#run(cpu, vcpu); // the clock was set back from outside: a fresh entry
-      } else {
-        return vcpu;
-      }
+      const index = this.#busy.top();
+      if (index < 0) return undefined;
+      const vcpu = this.#cpus[index].current;
+      if (!vcpu) this.#busy.pop(); // the CPU went idle
+      else if (vcpu.clock !== this.#busy.key(index)) this.#busy.set(index, vcpu.clock);
+      else return vcpu;
     }
   }
 
