@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { GuestMemoryError } from "./errors.ts";
+import { GuestMemoryError, PvkitError } from "./errors.ts";
 import { ArrayGuestMemory } from "./guest_memory.ts";
 
 Deno.test("guest memory reads and writes little-endian values", () => {
@@ -19,4 +19,12 @@ Deno.test("out-of-range accesses throw and write nothing", () => {
   assertThrows(() => ram.readU8(1n << 64n), GuestMemoryError);
   const e = assertThrows(() => ram.writeBytes(10n, new Uint8Array(8)), GuestMemoryError);
   assertEquals((e as GuestMemoryError).message.includes("0xa"), true);
+});
+
+Deno.test("guest RAM the host cannot allocate is a PvkitError, not a RangeError", () => {
+  assertThrows(
+    () => new ArrayGuestMemory(2 ** 53),
+    PvkitError,
+    `cannot allocate ${2 ** 53} bytes of guest RAM`,
+  );
 });
