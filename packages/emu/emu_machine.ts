@@ -165,7 +165,10 @@ export class EmuMachine implements VmContext {
     this.vcpus = vcpus;
     this.apicMap = new ApicMap(vcpus, options.x2apicApi ?? highestApicId > 254);
     // QEMU's kvm_arch_put_registers(KVM_PUT_RESET_STATE) → kvm_put_apic → KVM_SET_LAPIC.
-    if (options.setLapicOnCreate ?? true) { for (const v of vcpus) v.joinApicMap(); }
+    // Without it, each vCPU's creation rebuilt the map before that vCPU was online
+    // (kvm_arch_vcpu_create → kvm_lapic_reset → kvm_recalculate_apic_map): all but the last.
+    const mapped = options.setLapicOnCreate ?? true ? vcpus : vcpus.slice(0, -1);
+    for (const v of mapped) v.joinApicMap();
     this.#installPlugins();
     this.#holds = this.hooks.lifecycle.filter((h) => h.holdsEntry !== undefined);
     this.#dispatch = compileMsrDispatch(this.hooks.msrs);

@@ -250,7 +250,6 @@ export class EmuVcpu implements VcpuContext {
   enter(): void {
     if (!this.needsEntry) return;
     this.needsEntry = false;
-    if (!this.#inApicMap) this.joinApicMap(); // a vCPU that has run is in the APIC map
     this.vm.now = this.clock;
     const hooks = this.vm.hooks.lifecycle;
     for (const hook of hooks) hook.onEntry?.(this);

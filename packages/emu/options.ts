@@ -58,8 +58,11 @@ export interface EmuOptions {
   readonly x2apicApi?: boolean;
   /**
    * The VMM does KVM_SET_LAPIC on every vCPU before it runs, as QEMU does at machine reset, so
-   * every vCPU is in KVM's APIC map from the start (default true). With false (pvkit's own KVM
-   * runner) a vCPU joins the map when it first runs or on {@linkcode EmuMachine.setLapic}.
+   * every vCPU is in KVM's APIC map from the start (default true). With false, the map is the one
+   * KVM built while creating the vCPUs: kvm_lapic_reset rebuilds it while the new vCPU is not yet
+   * online, so every vCPU but the last created is in it (measured on a nested KVM: a PV kick
+   * reached the middle one of three vCPUs, not the last of two, although it had run). A vCPU
+   * joins later on {@linkcode EmuMachine.setLapic}.
    */
   readonly setLapicOnCreate?: boolean;
   /**

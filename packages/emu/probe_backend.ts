@@ -68,8 +68,8 @@ export class EmuProbeBackend implements ProbeBackend {
       memory: m.memory,
       tscKhz: m.tscKhz,
       enforcePvCpuid: m.enforcePvCpuid,
-      // pvkit's KVM runner never does KVM_SET_LAPIC: a vCPU is in KVM's APIC map once it ran.
-      setLapicOnCreate: false,
+      // pvkit's KVM probe backend does KVM_SET_LAPIC on every vCPU, as QEMU does at reset.
+      setLapicOnCreate: true,
       cpuid: m.cpuid,
       exitHypercall: m.exitHypercall,
       // A1-V1: userspace resumes without writing run->hypercall.ret, which KVM preset to 0.

@@ -193,6 +193,11 @@ export class KvmProbeBackend implements ProbeBackend {
       }
       return vcpu;
     });
+    // Every vCPU in KVM's APIC map from the start, as under QEMU (kvm_apic_put at reset): KVM
+    // rebuilds the map on KVM_SET_LAPIC (kvm_apic_set_state), while the rebuild at vCPU creation
+    // happens before the new vCPU is online and leaves it out (found on the nested KVM: a
+    // PV kick to the last-created vCPU reached nobody).
+    if (irqchip !== "off") { for (const v of vcpus) v.kvmSetLapic(v.kvmGetLapic()); }
     const tscKhz = vcpus[0].kvmGetTscKhz();
     if (tscKhz !== m.tscKhz) {
       notes.push(

@@ -17,6 +17,7 @@ import {
 import { optionalPlugins } from "@pvkit/pvkit";
 import {
   compileVcpu,
+  detectHypercalls,
   diffProbeRuns,
   formatDifferences,
   HYPERCALLS_UNAVAILABLE,
@@ -276,4 +277,18 @@ kvmTest("every conformance probe on KVM: which pass, which steps are skipped and
   console.log(lines.join("\n"));
   // Multi-vCPU probes depend on host scheduling and on hypercalls (listed above, not failed).
   assertEquals(singleFailures, []);
+});
+
+kvmTest("A1-V2 on KVM: KICK_CPU wakes the last-created vCPU halted with IF=0", async () => {
+  const probe = await loadProbeFile(new URL("a1v2-pv-unhalt-kick.json", CONFORMANCE).pathname);
+  const run = await backend.run(probe, { timeoutMs: 20_000 });
+  const support = await detectHypercalls();
+  if (!support.available) {
+    // The kick is a hypercall: where they hang, the halter is never woken, and says so.
+    assert(run.notes.some((n) => n.includes(HYPERCALLS_UNAVAILABLE)), run.notes.join("\n"));
+    return;
+  }
+  assertEquals(run.vcpus[1].results.map((r) => r.op), ["barrier", "cli", "hlt", "out"]);
+  assert(run.vcpus[1].results.every((r) => !("skipped" in r)), run.notes.join("\n"));
+  assertEquals(checkExpectations(probe, run), []);
 });

@@ -13,6 +13,9 @@ import { KVM_MAX_CPUID_ENTRIES } from "./cpuid2.ts";
 import { KvmFd } from "./kvm_fd.ts";
 import { HostMapping } from "./libc.ts";
 import type { KvmStatsFd } from "./stats.ts";
+
+/** `sizeof(struct kvm_lapic_state)`: the APIC register page (KVM_APIC_REG_SIZE, 1 KiB). */
+const KVM_LAPIC_STATE_BYTES = 1024;
 import {
   decodeKvmMsrs,
   decodeKvmRegs,
@@ -334,6 +337,51 @@ export class KvmVcpu extends KvmFd {
    */
   kvmEnableCap(cap: number, args: readonly (bigint | number)[] = [], flags = 0): void {
     this.ioctlBuffer("KVM_ENABLE_CAP", encodeKvmEnableCap(cap, args, flags));
+  }
+
+  /**
+   * KVM_GET_LAPIC: the in-kernel local APIC's 1 KiB register page (`struct kvm_lapic_state`,
+   * registers at their MMIO offsets). Needs an in-kernel irqchip.
+   *
+   * @example
+   * ```ts
+   * import { KvmSystem } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * vm.kvmCreateIrqchip();
+   * const regs = vm.kvmCreateVcpu(0).kvmGetLapic();
+   * console.log(regs.length, new DataView(regs.buffer).getUint32(0x20, true) >>> 24); // 1024 0
+   * ```
+   */
+  kvmGetLapic(): Uint8Array<ArrayBuffer> {
+    const buf = new Uint8Array(KVM_LAPIC_STATE_BYTES);
+    this.ioctlBuffer("KVM_GET_LAPIC", buf);
+    return buf;
+  }
+
+  /**
+   * KVM_SET_LAPIC: loads the in-kernel local APIC's register page. KVM then rebuilds its APIC
+   * map (kvm_apic_set_state), so the vCPU is a destination of IPIs and PV kicks from then on,
+   * as after QEMU's reset of a vCPU (kvm_apic_put).
+   *
+   * @example
+   * ```ts
+   * import { KvmSystem } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * vm.kvmCreateIrqchip();
+   * const vcpu = vm.kvmCreateVcpu(0);
+   * vcpu.kvmSetLapic(vcpu.kvmGetLapic());
+   * ```
+   */
+  kvmSetLapic(regs: Uint8Array<ArrayBuffer>): void {
+    if (regs.length !== KVM_LAPIC_STATE_BYTES) {
+      throw new PvkitError(
+        "kvm-bad-argument",
+        `KVM_SET_LAPIC takes ${KVM_LAPIC_STATE_BYTES} bytes, not ${regs.length}`,
+      );
+    }
+    this.ioctlBuffer("KVM_SET_LAPIC", regs);
   }
 
   /**

@@ -223,7 +223,7 @@ Deno.test("KICK_CPU(0xff) with the broadcast quirk reaches x2APIC-mode vCPUs too
 });
 
 Deno.test("KICK_CPU reaches only vCPUs in KVM's APIC map and with a present APIC", () => {
-  // No KVM_SET_LAPIC (pvkit's KVM runner): vCPU 1 has never run, phys_map[1] is empty.
+  // No KVM_SET_LAPIC: vCPU 1 was created last, after the map was rebuilt: phys_map[1] is empty.
   const vm = machine(2, { setLapicOnCreate: false });
   vm.runOn(0, (cpu) => cpu.hypercall(HC, 0n, 1n));
   assertEquals(pvUnhaltState(vm.vcpu(1)).pvUnhalted, false);
