@@ -63,7 +63,7 @@ usage: pvkit probe FILE.json... [--backend emu|kvm] [--timeout MS] [--plugin FIL
                   [--full]
 
   --backend emu|kvm   the emulated backend (default) or this host's /dev/kvm
-  --timeout MS        the vCPU watchdog on KVM (default 5000)
+  --timeout MS        the vCPU watchdog on KVM (default 5000; x20 inside pvkit nested)
   --plugin FILE       plugins a probe may name in machine.plugins (repeatable)
   --json              one JSON array of reports, one per file
   --full              every step even for large probes (default: at most 40 per vCPU)

@@ -9,6 +9,7 @@
 import {
   type CpuidEntry,
   describeVcpuExit,
+  hostTimeScale,
   KVM_CAP,
   KVM_CLOCK_REALTIME,
   KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
@@ -79,7 +80,10 @@ export interface KvmProbeBackendOptions {
   readonly onPvMsrWrite?: PvMsrWriteObserver;
 }
 
-/** The default watchdog budget of each vCPU, in ms. */
+/**
+ * The default watchdog budget of each vCPU on a hardware KVM, in ms; stretched by
+ * {@linkcode hostTimeScale} on slower hosts (inside `pvkit nested`).
+ */
 export const DEFAULT_VCPU_TIMEOUT_MS = 5000;
 
 const CTRL_PREEMPT = 0x200n;
@@ -142,7 +146,11 @@ export class KvmProbeBackend implements ProbeBackend {
       );
     }
     using sys = KvmSystem.open();
-    return await this.#runOn(sys, probe, options.timeoutMs ?? DEFAULT_VCPU_TIMEOUT_MS);
+    return await this.#runOn(
+      sys,
+      probe,
+      options.timeoutMs ?? DEFAULT_VCPU_TIMEOUT_MS * hostTimeScale(),
+    );
   }
 
   async #runOn(sys: KvmSystem, probe: Probe, budgetMs: number): Promise<ProbeRun> {

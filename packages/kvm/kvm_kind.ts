@@ -117,3 +117,22 @@ export function hostKvmFacts(): Pick<KvmKindFacts, "pvmModule" | "hypervisorFlag
   }
   return { pvmModule, hypervisorFlag: flags.includes("hypervisor"), nestedTcg: nested === "tcg" };
 }
+
+/** How much slower guest work runs inside `pvkit nested` than on a hardware KVM. */
+export const NESTED_TCG_TIME_SCALE = 20;
+
+/**
+ * The factor to stretch wall-clock budgets (watchdogs, waits) by on this host: 1 on a hardware
+ * KVM, {@linkcode NESTED_TCG_TIME_SCALE} inside a QEMU TCG guest (`PVKIT_NESTED=tcg`), where a
+ * VM exit costs 20-50x more (tens of µs) and so does everything the guest's kernel does.
+ *
+ * @example
+ * ```ts
+ * import { hostTimeScale } from "@pvkit/kvm";
+ * const budgetMs = 5000 * hostTimeScale();
+ * console.log(budgetMs >= 5000); // true
+ * ```
+ */
+export function hostTimeScale(): number {
+  return hostKvmFacts().nestedTcg ? NESTED_TCG_TIME_SCALE : 1;
+}
