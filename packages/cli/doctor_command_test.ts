@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { kvmTest } from "@pvkit/kvm/testing";
+import { inKvmSuite, kvmTest } from "@pvkit/kvm/testing";
 import { runCli } from "./cli.ts";
 import { kvmLeafBitNames } from "./doctor_command.ts";
 
@@ -32,6 +32,10 @@ kvmTest("pvkit doctor --json on this host", async () => {
   }
   assertEquals(j.usable, true);
   assertEquals(j.apiVersion, 12);
+  // The KVM suite runs only where KVM is real: there hypercalls work, and inside pvkit nested
+  // doctor says where it is.
+  if (inKvmSuite()) assertEquals(j.hypercalls, "works");
+  if (Deno.env.get("PVKIT_NESTED") === "tcg") assertEquals(j.kind, "nested-tcg");
   assertEquals(j.KVM_CAP_IRQCHIP, 1);
   assertEquals(j.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
   for (
