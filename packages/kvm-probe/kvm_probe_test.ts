@@ -1,6 +1,7 @@
 // Tests of @pvkit/kvm-probe. Those that need /dev/kvm register as ignored, with the reason in
 // the test name, where it is unusable; every guest runs under the backend's watchdog.
 
+import { hostTimeScale } from "@pvkit/kvm";
 import { kvmTest } from "@pvkit/kvm/testing";
 import { assert, assertEquals } from "@std/assert";
 import { pvclockReadCycles, pvclockTscKhz } from "@pvkit/abi";
@@ -141,7 +142,7 @@ Deno.test("diffProbeRuns: faults and exact values differ; skips and constrained 
 
 kvmTest("A1 on KVM: the 10 PV MSRs #GP on RDMSR and WRMSR; hypercalls skipped", async () => {
   const probe = await loadProbeFile(new URL("a1-pv-enforcement.json", CONFORMANCE).pathname);
-  const run = await backend.run(probe, { timeoutMs: 5000 });
+  const run = await backend.run(probe, { timeoutMs: 5000 * hostTimeScale() });
   const results = run.vcpus[0].results;
   assertEquals(results.length, 23);
   for (let i = 0; i < 20; i++) {
@@ -177,7 +178,7 @@ kvmTest("kvmclock on KVM: even version, mul/shift match the vCPU TSC, time advan
       ],
     }],
   });
-  const run = await backend.run(probe, { timeoutMs: 5000 });
+  const run = await backend.run(probe, { timeoutMs: 5000 * hostTimeScale() });
   const r = run.vcpus[0].results;
   assertEquals(checkExpectations(probe, run), [], run.notes.join("\n"));
   const record = {
@@ -214,7 +215,7 @@ kvmTest("steal time on KVM: even version, flags 0", async () => {
       ],
     }],
   });
-  const run = await backend.run(probe, { timeoutMs: 5000 });
+  const run = await backend.run(probe, { timeoutMs: 5000 * hostTimeScale() });
   assertEquals(checkExpectations(probe, run), [], run.notes.join("\n"));
   assert(value(run.vcpus[0].results[4]) >= 2n, "KVM never wrote the record");
 });
@@ -227,7 +228,7 @@ kvmTest("a guest that hangs ends with a note and timeout skips, within the budge
   });
   const started = performance.now();
   const run = await backend.run(probe, { timeoutMs: 300 });
-  assert(performance.now() - started < 3000);
+  assert(performance.now() - started < 3000 * hostTimeScale());
   const [cli, hlt, rdtsc] = run.vcpus[0].results;
   assertEquals(cli, { op: "cli" });
   assert("skipped" in hlt && hlt.skipped.startsWith("timeout"), JSON.stringify(hlt));
@@ -238,7 +239,7 @@ kvmTest("a guest that hangs ends with a note and timeout skips, within the budge
 kvmTest("diffProbeRuns of the emulated and KVM runs of A1 shows no difference", async () => {
   const probe = await loadProbeFile(new URL("a1-pv-enforcement.json", CONFORMANCE).pathname);
   const emu = await new EmuProbeBackend({ plugins: optionalPlugins }).run(probe);
-  const kvm = await backend.run(probe, { timeoutMs: 5000 });
+  const kvm = await backend.run(probe, { timeoutMs: 5000 * hostTimeScale() });
   const d = diffProbeRuns(probe, emu, kvm);
   console.log(formatDifferences(d));
   assertEquals(d.filter((x) => x.significant), []);
@@ -251,7 +252,7 @@ kvmTest("every conformance probe on KVM: which pass, which steps are skipped and
   const singleFailures: string[] = [];
   for (const file of files) {
     const probe: Probe = await loadProbeFile(new URL(file, CONFORMANCE).pathname);
-    const run = await backend.run(probe, { timeoutMs: 3000 });
+    const run = await backend.run(probe, { timeoutMs: 3000 * hostTimeScale() });
     const failures = checkExpectations(probe, run);
     lines.push(`${file}: ${failures.length === 0 ? "pass" : `FAIL (${failures.length})`}`);
     for (const f of failures) {
@@ -281,7 +282,7 @@ kvmTest("every conformance probe on KVM: which pass, which steps are skipped and
 
 kvmTest("A1-V2 on KVM: KICK_CPU wakes the last-created vCPU halted with IF=0", async () => {
   const probe = await loadProbeFile(new URL("a1v2-pv-unhalt-kick.json", CONFORMANCE).pathname);
-  const run = await backend.run(probe, { timeoutMs: 20_000 });
+  const run = await backend.run(probe, { timeoutMs: 20_000 * hostTimeScale() });
   const support = await detectHypercalls();
   if (!support.available) {
     // The kick is a hypercall: where they hang, the halter is never woken, and says so.

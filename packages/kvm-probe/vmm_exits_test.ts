@@ -2,6 +2,7 @@
 // synthetic exits, and (where /dev/kvm is usable) plugin MSRs and PV MSR observers on real KVM.
 // Every guest runs under the backend's watchdog.
 
+import { hostTimeScale } from "@pvkit/kvm";
 import { kvmTest } from "@pvkit/kvm/testing";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { EmuProbeBackend } from "@pvkit/emu";
@@ -298,7 +299,7 @@ kvmTest(
   async () => {
     const probe = migrationProbe(["kvm-migration-control"]);
     const kvm = await new KvmProbeBackend({ plugins: optionalPlugins }).run(probe, {
-      timeoutMs: 3000,
+      timeoutMs: 3000 * hostTimeScale(),
     });
     const want: StepResult[] = [
       { op: "rdmsr", value: 1n },
@@ -321,7 +322,7 @@ kvmTest(
   async () => {
     const probe = migrationProbe([]);
     const kvm = await new KvmProbeBackend({ plugins: optionalPlugins }).run(probe, {
-      timeoutMs: 3000,
+      timeoutMs: 3000 * hostTimeScale(),
     });
     assertEquals(
       kvm.vcpus[0].results.map((r) => "fault" in r ? r.fault : r),
@@ -355,7 +356,7 @@ kvmTest(
         ],
       }],
     });
-    const run = await backend.run(probe, { timeoutMs: 3000 });
+    const run = await backend.run(probe, { timeoutMs: 3000 * hostTimeScale() });
     assertEquals(checkExpectations(probe, run), [], run.notes.join("\n"));
     assertEquals(seen, [[0, 0x4b564d01, 0x2001n]]);
     const r = run.vcpus[0].results;
@@ -368,7 +369,7 @@ kvmTest(
         machine: {},
         vcpus: [{ steps: [{ op: "wrmsr", msr: "0x4b564d02", value: "0x30" }] }],
       }),
-      { timeoutMs: 3000 },
+      { timeoutMs: 3000 * hostTimeScale() },
     );
     assertEquals(noted.vcpus[0].results, [{ op: "wrmsr", fault: "GP" }]);
     assert(noted.notes.includes("vCPU 0 wrote MSR 0x4b564d02 = 0x30"), noted.notes.join("\n"));
@@ -388,7 +389,7 @@ kvmTest(
       vcpus: [{ steps: [{ op: "hypercall", nr: 12, args: ["0x1000", "0x1", "0x0"] }] }],
     });
     const run = await new KvmProbeBackend({ plugins: optionalPlugins, hypercallTimeoutMs: 1000 })
-      .run(probe, { timeoutMs: 3000 });
+      .run(probe, { timeoutMs: 3000 * hostTimeScale() });
     const [r] = run.vcpus[0].results;
     if ("skipped" in r) {
       assertEquals(r.skipped, HYPERCALLS_UNAVAILABLE);

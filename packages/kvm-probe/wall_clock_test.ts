@@ -1,6 +1,7 @@
 // The wall clock KVM writes (MSR_KVM_WALL_CLOCK_NEW) is the host's realtime at kvmclock 0;
 // plus kvmclock now it is the time now: within 5 s of the host's own clock.
 
+import { hostTimeScale } from "@pvkit/kvm";
 import { assertEquals } from "@std/assert";
 import { kvmTest } from "@pvkit/kvm/testing";
 import { parseProbe } from "@pvkit/probe";
@@ -21,7 +22,7 @@ kvmTest("wall clock on KVM: boot time + kvmclock is within 5 s of the host's tim
       ],
     }],
   });
-  const run = await new KvmProbeBackend().run(probe, { timeoutMs: 5000 });
+  const run = await new KvmProbeBackend().run(probe, { timeoutMs: 5000 * hostTimeScale() });
   const value = (i: number) => {
     const r = run.vcpus[0].results[i];
     return r && "value" in r ? r.value : 0n;

@@ -1,6 +1,7 @@
 // Live tests of VcpuRunner: exits answered from the main thread, kicks, busy vCPUs, closing
 // while running. Ignored (with the reason) when /dev/kvm is unusable.
 
+import { hostTimeScale } from "./kvm_kind.ts";
 import { assert, assertEquals, assertLess, assertRejects, assertThrows } from "@std/assert";
 import { PvkitError } from "@pvkit/machine";
 import { Assembler, HIMEM_START } from "@pvkit/x86";
@@ -31,7 +32,7 @@ kvmTest("runner: an `in` answered on the main thread reaches the guest", async (
   read.setInput(0xcafe_f00d);
   const echo = expectKind(await runner.run(1000), "io");
   assertEquals([echo.direction, echo.port, echo.value], ["out", 0x21, 0xcafe_f00d]);
-  assertEquals((await runner.run(1000)).kind, "hlt");
+  assertEquals((await runner.run(1000 * hostTimeScale())).kind, "hlt");
 });
 
 kvmTest("runner: the watchdog kicks an endless loop; the vCPU stays usable", async () => {
@@ -39,10 +40,10 @@ kvmTest("runner: the watchdog kicks an endless loop; the vCPU stays usable", asy
   using vm = sys.kvmCreateVm();
   const vcpu = spinningVcpu(vm);
   using runner = await VcpuRunner.start(vcpu);
-  assertEquals((await runner.run(1000)).kind, "io");
+  assertEquals((await runner.run(1000 * hostTimeScale())).kind, "io");
   const start = performance.now();
   const timeout = expectKind(await runner.run(200), "timeout");
-  assertLess(performance.now() - start, 700);
+  assertLess(performance.now() - start, 700 * hostTimeScale());
   assertEquals([timeout.interrupted, timeout.ms], [true, 200]);
   assertEquals(timeout.message, "vCPU 0 did not exit within 200 ms");
   assertEquals(runner.stuck, false);
@@ -83,7 +84,7 @@ kvmTest("closing the VM while a guest spins stops the Worker without hanging", a
   await new Promise((r) => setTimeout(r, 50));
   const start = performance.now();
   vm.close(); // kicks the vCPU thread, stops the Worker, then closes the fds
-  assertLess(performance.now() - start, 1000);
+  assertLess(performance.now() - start, 1000 * hostTimeScale());
   assertEquals(runner.closed, true);
   await assertRejects(() => pending, PvkitError, "closed while it ran");
   await assertRejects(() => runner.run(100), PvkitError, "closed");
@@ -98,7 +99,7 @@ kvmTest("runGuest: default policy answers in/MSR exits and stops on shutdown", a
   const outs: number[] = [];
   const result = await runGuest(vm, {
     code,
-    timeoutMs: 2000,
+    timeoutMs: 2000 * hostTimeScale(),
     onExit: (exit) => {
       if (exit.kind === "io" && exit.direction === "out") outs.push(exit.value);
     },
@@ -112,7 +113,7 @@ kvmTest("runGuest: maxExits bounds a chatty guest", async () => {
   using vm = sys.kvmCreateVm();
   vm.mapGuestRam(2 << 20);
   const code = new Assembler(HIMEM_START).label("l").out(0x10, "al").jmp("l");
-  const result = await runGuest(vm, { code, timeoutMs: 2000, maxExits: 50 });
+  const result = await runGuest(vm, { code, timeoutMs: 2000 * hostTimeScale(), maxExits: 50 });
   assertEquals(result.kind, "exit-limit");
   assertEquals(result.exits, 50);
 });
@@ -124,7 +125,7 @@ kvmTest("runGuest leaves no fd behind (each run starts and stops a Worker)", asy
     vm.mapGuestRam(2 << 20);
     const r = await runGuest(vm, {
       code: new Assembler(HIMEM_START).out(0x11, "al"),
-      timeoutMs: 1000,
+      timeoutMs: 1000 * hostTimeScale(),
       onExit: () => "stop",
     });
     assertEquals(r.kind, "stopped");
