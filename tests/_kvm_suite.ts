@@ -32,6 +32,8 @@ export const KVM_DOC_PATHS: readonly string[] = [
 
 /** The KVM suite may take this long inside the nested guest (TCG is 20-50x slower). */
 const NESTED_TIMEOUT_MS = 45 * 60_000;
+/** No test of the suite runs this long without printing: silence this long is a hung guest. */
+const NESTED_IDLE_MS = 8 * 60_000;
 
 /** `deno test` arguments of the KVM suite. */
 export function kvmSuiteArgs(): string[] {
@@ -58,6 +60,7 @@ async function main(): Promise<number> {
     workdir: root,
     env,
     timeoutMs: NESTED_TIMEOUT_MS,
+    idleTimeoutMs: NESTED_IDLE_MS,
     progress: (m) => console.error(`pvkit nested: ${m}`),
     stdout: (c) => Deno.stdout.writeSync(c),
     stderr: (c) => Deno.stderr.writeSync(c),

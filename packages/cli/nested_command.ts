@@ -20,8 +20,8 @@ export const NESTED_EXIT = { runnerFailed: 125, timeout: 124, notFound: 127 } as
 /** The help of `pvkit nested`. */
 export const NESTED_HELP = `pvkit nested: run a command where a real KVM is, inside a QEMU TCG guest
 
-usage: pvkit nested [--smp N] [--memory SIZE] [--timeout S] [--workdir DIR] [--env K=V]...
-                    [--kernel-package PKG] [--console] [--quiet] -- CMD [ARGS...]
+usage: pvkit nested [--smp N] [--memory SIZE] [--timeout S] [--idle-timeout S] [--workdir DIR]
+                    [--env K=V]... [--kernel-package PKG] [--console] [--quiet] -- CMD [ARGS...]
 
 The guest (Debian's kernel on QEMU's TCG with an AMD SVM CPU model) loads kvm_amd, so CMD sees a
 /dev/kvm whose hypercalls, HLT and kicks work, on any x86-64 Linux host. CMD runs in this folder;
@@ -31,17 +31,18 @@ CMD's; PVKIT_NESTED=tcg is set for it. The first run installs qemu-system-x86 an
 (as root) and downloads the kernel package into ~/.cache/pvkit/nested; later runs reuse them.
 
 options:
-  --smp N              guest vCPUs (default: this host's CPUs, at most 8)
+  --smp N              guest vCPUs (default 1; QEMU 7.2's TCG has soft-locked 2-vCPU guests)
   --memory SIZE        guest RAM, in MiB or with a suffix M/G (default 4G)
   --timeout S          kill the guest after S seconds (default 900)
+  --idle-timeout S     kill the guest when nothing was printed for S seconds (a hung guest)
   --workdir DIR        the folder shared read-write (default: the project holding this folder)
   --env K=V            add a variable to CMD's environment (repeatable)
   --kernel-package P   the Debian kernel package (default: linux-image-amd64's)
   --console            copy the guest's console (kernel messages) to stderr
   --quiet              no progress lines on stderr
 
-Exit status: CMD's; 124 when it overran --timeout (the guest is killed), 125 when the guest
-could not run it (with the reason), 127 when CMD does not exist in the guest.`;
+Exit status: CMD's; 124 when it overran --timeout or --idle-timeout (the guest is killed), 125
+when the guest could not run it (with the reason), 127 when CMD does not exist in the guest.`;
 
 /**
  * Parses `pvkit nested`'s arguments into {@linkcode NestedOptions} (without the output sinks).
@@ -64,7 +65,7 @@ export function parseNestedArgs(argv: readonly string[]): NestedOptions & { quie
   }
   const flags = parseFlags("nested", argv.slice(0, dash), {
     booleans: ["--console", "--quiet"],
-    values: ["--smp", "--memory", "--timeout", "--workdir", "--kernel-package"],
+    values: ["--smp", "--memory", "--timeout", "--idle-timeout", "--workdir", "--kernel-package"],
     lists: ["--env"],
   });
   if (flags.positional.length) {
@@ -84,6 +85,7 @@ export function parseNestedArgs(argv: readonly string[]): NestedOptions & { quie
   const smp = v("--smp");
   const memory = v("--memory");
   const timeout = v("--timeout");
+  const idle = v("--idle-timeout");
   const workdir = v("--workdir");
   return {
     command: argv.slice(dash + 1),
@@ -91,6 +93,9 @@ export function parseNestedArgs(argv: readonly string[]): NestedOptions & { quie
     ...(memory !== undefined ? { memoryMiB: memorySizeMiB(memory) } : {}),
     ...(timeout !== undefined
       ? { timeoutMs: positiveIntegerOption("--timeout", timeout) * 1000 }
+      : {}),
+    ...(idle !== undefined
+      ? { idleTimeoutMs: positiveIntegerOption("--idle-timeout", idle) * 1000 }
       : {}),
     ...(workdir !== undefined ? { workdir: callerPath(workdir) } : {}),
     ...(v("--kernel-package") !== undefined ? { kernelPackage: v("--kernel-package") } : {}),

@@ -31,14 +31,15 @@ export class FileTail {
     this.#sink = sink;
   }
 
-  /** Reads what was appended since the last poll (nothing if the file is missing). */
-  poll(): void {
+  /** Reads what was appended since the last poll; returns how many bytes (0 if it is missing). */
+  poll(): number {
     let file: Deno.FsFile;
     try {
       file = Deno.openSync(this.#path);
     } catch {
-      return;
+      return 0;
     }
+    const before = this.#offset;
     try {
       file.seekSync(this.#offset, Deno.SeekMode.Start);
       const buf = new Uint8Array(1 << 16);
@@ -53,6 +54,7 @@ export class FileTail {
     } finally {
       file.close();
     }
+    return this.#offset - before;
   }
 
   /** Everything read and not handed to a sink, in order. */

@@ -24,12 +24,20 @@ import { guestEnvironment } from "./guest_env.ts";
 export interface NestedOptions {
   /** The command and its arguments, looked up on the guest's PATH. */
   command: readonly string[];
-  /** vCPUs of the TCG guest (default: the host's CPU count, at most 8). */
+  /**
+   * vCPUs of the TCG guest (default 1: with two, QEMU 7.2's multi-threaded TCG has left both
+   * guest CPUs in soft lockups under KVM VM create/destroy churn; one vCPU never did).
+   */
   smp?: number;
   /** Guest RAM in MiB (default 4096). */
   memoryMiB?: number;
   /** Kill the guest after this many ms (default 900 000). */
   timeoutMs?: number;
+  /**
+   * Kill the guest when neither the command nor the guest console printed anything for this many
+   * ms (a hung guest; default: no such limit).
+   */
+  idleTimeoutMs?: number;
   /** The folder the command starts in (default: the current folder). */
   cwd?: string;
   /** The folder shared read-write (default: the project folder holding `cwd`). */
@@ -68,6 +76,7 @@ export interface NestedResult {
 
 const DEFAULT_TIMEOUT_MS = 900_000;
 const DEFAULT_MEMORY_MIB = 4096;
+const DEFAULT_SMP = 1;
 const POLL_MS = 25;
 const CONSOLE_TAIL_LINES = 30;
 
@@ -112,7 +121,7 @@ export async function runNested(options: NestedOptions): Promise<NestedResult> {
       }),
     );
     for (const f of Object.values(JOB_FILES)) Deno.writeFileSync(join(runDir, f), new Uint8Array());
-    const smp = options.smp ?? Math.min(8, navigator.hardwareConcurrency || 1);
+    const smp = options.smp ?? DEFAULT_SMP;
     const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
     progress(
       `booting a QEMU TCG guest with KVM (kernel ${kernel.release}, ${smp} vCPUs, ${memoryMiB} MiB)`,
@@ -139,8 +148,8 @@ async function runGuest(
   const started = performance.now();
   const child = new Deno.Command(qemu, { args, stdin: "null", stdout: "piped", stderr: "piped" })
     .spawn();
-  let killedFor: "timeout" | "abort" | undefined;
-  const kill = (why: "timeout" | "abort") => {
+  let killedFor: "timeout" | "idle" | "abort" | undefined;
+  const kill = (why: "timeout" | "idle" | "abort") => {
     killedFor ??= why;
     try {
       child.kill("SIGKILL");
@@ -158,7 +167,9 @@ async function runGuest(
   const consoleLines: string[] = [];
   const marks: string[] = [];
   let bootMs = 0;
+  let lastOutput = performance.now();
   const consoleDone = readLines(child.stdout, (line) => {
+    lastOutput = performance.now();
     if (line.startsWith(INIT_MARK)) {
       const mark = line.slice(INIT_MARK.length).trim();
       marks.push(mark);
@@ -172,9 +183,10 @@ async function runGuest(
 
   const out = new FileTail(join(runDir, JOB_FILES.stdout), options.stdout);
   const err = new FileTail(join(runDir, JOB_FILES.stderr), options.stderr);
+  const idleMs = options.idleTimeoutMs;
   const poll = setInterval(() => {
-    out.poll();
-    err.poll();
+    if (out.poll() + err.poll() > 0) lastOutput = performance.now();
+    if (idleMs !== undefined && performance.now() - lastOutput > idleMs) kill("idle");
   }, POLL_MS);
   let status: Deno.CommandStatus;
   try {
@@ -196,6 +208,14 @@ async function runGuest(
       "timeout",
       `the nested job ran longer than ${timeoutMs / 1000} s; the guest was killed`,
       "raise --timeout",
+    );
+  }
+  if (killedFor === "idle") {
+    throw new NestedError(
+      "timeout",
+      `the nested job printed nothing for ${idleMs! / 1000} s (a hung guest?); the guest was ` +
+        `killed. The console's last lines:\n  ${consoleLines.slice(-8).join("\n  ")}`,
+      "run again with --console to follow the guest kernel's messages",
     );
   }
   if (killedFor === "abort") {
