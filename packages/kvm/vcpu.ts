@@ -14,6 +14,11 @@ import { KvmFd } from "./kvm_fd.ts";
 import { HostMapping } from "./libc.ts";
 import type { KvmStatsFd } from "./stats.ts";
 
+function isZeroEntry(e: CpuidEntry): boolean {
+  return e.function === 0 && e.index === 0 && e.flags === 0 && e.eax === 0 && e.ebx === 0 &&
+    e.ecx === 0 && e.edx === 0;
+}
+
 /** `sizeof(struct kvm_lapic_state)`: the APIC register page (KVM_APIC_REG_SIZE, 1 KiB). */
 const KVM_LAPIC_STATE_BYTES = 1024;
 import {
@@ -283,7 +288,13 @@ export class KvmVcpu extends KvmFd {
   kvmGetCpuid2(): CpuidEntry[] {
     const buf = allocKvmCpuid2(KVM_MAX_CPUID_ENTRIES);
     this.ioctlBuffer("KVM_GET_CPUID2", buf);
-    return decodeKvmCpuid2(buf);
+    const entries = decodeKvmCpuid2(buf);
+    // Some kernels (measured: Debian's 6.1 under nested KVM) copy the entries but leave nent at
+    // the caller's capacity; the unused rest of the buffer is still zero. A set entry is never
+    // all zero after the first (KVM_SET_CPUID2 takes leaf 0 once, first in QEMU's and ours).
+    let n = entries.length;
+    while (n > 1 && isZeroEntry(entries[n - 1])) n--;
+    return entries.slice(0, n);
   }
 
   /**
