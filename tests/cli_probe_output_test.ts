@@ -72,3 +72,10 @@ Deno.test("`deno task pvkit probe FILE` inside tests/conformance finds FILE ther
   const [report] = JSON.parse(new TextDecoder().decode(output.stdout));
   assertEquals(report.passed, true);
 });
+
+Deno.test("a probe with few vCPUs shows every one of them", async () => {
+  const { out } = await cli("probe", `${CONFORMANCE}a1v2-pv-unhalt-kick.json`);
+  assertStringIncludes(out, "vCPU 1\n");
+  assertStringIncludes(out, "[woke up]");
+  assert(!out.includes("more vCPUs not shown"), out);
+});

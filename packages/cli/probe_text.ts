@@ -17,7 +17,7 @@ import { formatProbeReport, type ProbeReport } from "@pvkit/probe";
  * ```
  */
 export const PROBE_TEXT_LIMITS = {
-  /** vCPUs shown (vCPU 0 and the first ones with failures). */
+  /** vCPUs shown: all of a probe with at most this many, else vCPU 0 and the first failing ones. */
   vcpus: 4,
   /** Steps shown per vCPU. */
   steps: 40,
@@ -56,8 +56,9 @@ export function renderProbeText(report: ProbeReport, full: boolean): string {
     else sections[sections.length - 1].push(line);
   }
   const failing = new Set(report.failures.map((f) => f.vcpu));
+  // A small probe shows every vCPU; a large one vCPU 0 and the first failing ones.
   const shown = sections.map((_, v) => v)
-    .filter((v) => v === 0 || failing.has(v))
+    .filter((v) => sections.length <= PROBE_TEXT_LIMITS.vcpus || v === 0 || failing.has(v))
     .slice(0, PROBE_TEXT_LIMITS.vcpus);
   const out: string[] = [];
   for (const v of shown) {
