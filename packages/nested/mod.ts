@@ -15,6 +15,7 @@
 export { type CpioEntry, cpioNewc } from "./cpio.ts";
 export { NestedError, type NestedErrorKind } from "./errors.ts";
 export { FileTail } from "./file_tail.ts";
+export { guestFailure } from "./guest_failure.ts";
 export { guestEnvironment, NESTED_ENV } from "./guest_env.ts";
 export {
   GUEST_BUSYBOX,
@@ -56,3 +57,5 @@ export {
 export { type NestedOptions, type NestedResult, runNested } from "./run_nested.ts";
 export { denoCacheDir, type NestedShare, nestedShares, projectRoot } from "./shares.ts";
 export { shellQuote } from "./shell_quote.ts";
+// Re-exported so this package's errors can be caught (and documented) without a second import.
+export { PvkitError } from "@pvkit/machine";

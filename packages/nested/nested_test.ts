@@ -5,6 +5,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   cpioNewc,
   guestEnvironment,
+  guestFailure,
   guestInitScript,
   jobScript,
   moduleLoadOrder,
@@ -188,4 +189,27 @@ Deno.test("the guest environment marks the job as nested and keeps host-only pat
   assertEquals(env.EXTRA, "1");
   assert(env.PATH.startsWith(Deno.execPath().replace(/\/[^/]*$/, "")));
   assert(!("PVKIT_CACHE_DIR" in env));
+});
+
+Deno.test("guestFailure names the failed module with its dmesg lines, and each other stop", () => {
+  const module = guestFailure(
+    ["uptime 2.1", "module-failed kvm_amd", "dmesg kvm: no hardware support for 'kvm_amd'", "stop"],
+    ["[ 2.0] boot"],
+    "",
+    0,
+  );
+  assertEquals(module.kind, "module-failed");
+  assertEquals(
+    module.message,
+    "kernel module kvm_amd failed to load in the guest: kvm: no hardware support for 'kvm_amd'",
+  );
+  assertEquals(guestFailure(["no-kvm"], [], "", 0).kind, "module-failed");
+  assertEquals(guestFailure(["command-not-found"], [], "", 0).kind, "command-not-found");
+  const mount = guestFailure(["mount-failed pvkit1"], ["x"], "", 0);
+  assertEquals([mount.kind, mount.message.includes("pvkit1")], ["guest-failed", true]);
+  const early = guestFailure([], ["Kernel panic - not syncing"], "qemu: boom", 1);
+  assertEquals(early.kind, "guest-failed");
+  assert(
+    early.message.includes("(QEMU exit 1): qemu: boom") && early.message.includes("Kernel panic"),
+  );
 });

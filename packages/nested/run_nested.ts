@@ -18,6 +18,7 @@ import { type ProgressSink, provisionHostTools } from "./provision.ts";
 import { nestedQemuArgs } from "./qemu_command.ts";
 import { denoCacheDir, nestedShares, projectRoot } from "./shares.ts";
 import { FileTail } from "./file_tail.ts";
+import { guestFailure } from "./guest_failure.ts";
 import { guestEnvironment } from "./guest_env.ts";
 
 /** Options of {@linkcode runNested}. */
@@ -233,53 +234,6 @@ async function runGuest(
     };
   }
   throw guestFailure(marks, consoleLines, qemuStderr, status.code);
-}
-
-function guestFailure(
-  marks: string[],
-  consoleLines: string[],
-  qemuStderr: string,
-  code: number,
-): NestedError {
-  const dmesg = marks.filter((m) => m.startsWith("dmesg ")).map((m) => m.slice(6));
-  const failed = marks.find((m) =>
-    !m.startsWith("dmesg ") && m !== "job-start" && !m.startsWith("uptime")
-  );
-  const tail = `\n  ${consoleLines.slice(-8).join("\n  ")}`;
-  if (failed?.startsWith("module-failed")) {
-    return new NestedError(
-      "module-failed",
-      `kernel module ${failed.split(" ")[1]} failed to load in the guest: ${
-        dmesg.join(" / ") || "(no dmesg line)"
-      }`,
-      "check that QEMU's TCG offers SVM (-cpu EPYC,+svm) and that the kernel package matches its modules",
-    );
-  }
-  if (failed === "no-kvm") {
-    return new NestedError(
-      "module-failed",
-      `kvm_amd loaded but the guest has no /dev/kvm: ${dmesg.join(" / ")}`,
-    );
-  }
-  if (failed === "command-not-found") {
-    return new NestedError(
-      "command-not-found",
-      "the command was not found in the guest (its PATH: Deno's folder, /usr/local/bin, /usr/bin, /usr/sbin)",
-      "the guest sees the host's /usr, Deno and the working folder only: run `deno ...` rather than `npx ...`",
-    );
-  }
-  if (failed?.startsWith("mount-failed")) {
-    return new NestedError(
-      "guest-failed",
-      `the guest could not mount a shared folder (${failed})${tail}`,
-    );
-  }
-  return new NestedError(
-    "guest-failed",
-    `the nested guest stopped before the job ended (QEMU exit ${code})${
-      qemuStderr ? `: ${qemuStderr}` : ""
-    }${tail}`,
-  );
 }
 
 async function readLines(
