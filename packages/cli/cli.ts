@@ -53,7 +53,10 @@ async function demo(argv: readonly string[], io: CliOutput): Promise<number> {
   if (rows.some((r) => !r.passed)) status = 1;
   const kvm = probeKvm();
   if (!kvm.usable) {
-    io.out(`\nThe same probes on KVM: skipped (/dev/kvm unusable: ${kvm.reason})`);
+    io.out(
+      `\nThe same probes on KVM: skipped (/dev/kvm unusable: ${kvm.reason}); for a real KVM ` +
+        "on this machine: deno task pvkit nested -- deno task demo",
+    );
     return status;
   }
   io.out(
