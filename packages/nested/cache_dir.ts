@@ -17,10 +17,21 @@ import { join } from "./_path.ts";
  * ```
  */
 export function nestedCacheDir(): string {
-  const env = (k: string) => Deno.env.get(k) || undefined;
-  const root = env("PVKIT_CACHE_DIR") ??
-    join(env("XDG_CACHE_HOME") ?? join(env("HOME") ?? "/tmp", ".cache"), "pvkit");
-  return join(root, "nested");
+  return join(Deno.env.get("PVKIT_CACHE_DIR") || join(userCacheDir(), "pvkit"), "nested");
+}
+
+/**
+ * The user's cache folder: `$XDG_CACHE_HOME`, else `~/.cache` (the XDG Base Directory
+ * specification's default; `/tmp/.cache` without a HOME).
+ *
+ * @example
+ * ```ts
+ * import { userCacheDir } from "@pvkit/nested";
+ * console.log(userCacheDir()); // e.g. "/root/.cache"
+ * ```
+ */
+export function userCacheDir(): string {
+  return Deno.env.get("XDG_CACHE_HOME") || join(Deno.env.get("HOME") || "/tmp", ".cache");
 }
 
 /**

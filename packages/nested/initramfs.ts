@@ -7,6 +7,7 @@
  * @module
  */
 
+import { exists, readBytesIfPresent } from "./_fs.ts";
 import { join } from "./_path.ts";
 import { writeFileAtomic } from "./cache_dir.ts";
 import { type CpioEntry, cpioNewc } from "./cpio.ts";
@@ -46,7 +47,7 @@ export function initramfsEntries(kernel: KernelPackage, busybox: string): CpioEn
     entries.push({ kind: "symlink", path: link, target: `usr/${link}` });
   }
   for (const name of ETC_FILES) {
-    const data = readIfPresent(join("/etc", name));
+    const data = readBytesIfPresent(join("/etc", name));
     if (data) entries.push({ kind: "file", path: `etc/${name}`, data });
   }
   entries.push({
@@ -97,7 +98,7 @@ export async function provisionInitramfs(
 ): Promise<string> {
   const key = await cacheKey(kernel, busybox);
   const path = join(cacheDir, `initramfs-${key}.cpio`);
-  if (readIfPresent(path) === undefined) {
+  if (!exists(path)) {
     writeFileAtomic(path, cpioNewc(initramfsEntries(kernel, busybox)));
   }
   return path;
@@ -106,7 +107,7 @@ export async function provisionInitramfs(
 async function cacheKey(kernel: KernelPackage, busybox: string): Promise<string> {
   const bb = Deno.statSync(busybox);
   const etc = ETC_FILES.map((n) =>
-    new TextDecoder().decode(readIfPresent(join("/etc", n)) ?? new Uint8Array())
+    new TextDecoder().decode(readBytesIfPresent(join("/etc", n)) ?? new Uint8Array())
   );
   const text = JSON.stringify([
     kernel.package,
@@ -124,19 +125,11 @@ async function cacheKey(kernel: KernelPackage, busybox: string): Promise<string>
 
 function builtinModules(moduleDir: string): Set<string> {
   const text = new TextDecoder().decode(
-    readIfPresent(join(moduleDir, "modules.builtin")) ?? new Uint8Array(),
+    readBytesIfPresent(join(moduleDir, "modules.builtin")) ?? new Uint8Array(),
   );
   return new Set(
     text.split("\n").filter((l) => l.endsWith(".ko")).map((l) =>
       normalizeModuleName(l.slice(l.lastIndexOf("/") + 1, -3))
     ),
   );
-}
-
-function readIfPresent(path: string): Uint8Array | undefined {
-  try {
-    return Deno.readFileSync(path);
-  } catch {
-    return undefined;
-  }
 }

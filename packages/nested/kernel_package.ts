@@ -5,6 +5,7 @@
  * @module
  */
 
+import { readTextIfPresent, removeIfPresent } from "./_fs.ts";
 import { join } from "./_path.ts";
 import { writeFileAtomic } from "./cache_dir.ts";
 import { NestedError } from "./errors.ts";
@@ -69,7 +70,7 @@ export async function provisionKernel(
 ): Promise<KernelPackage> {
   const kernels = join(cacheDir, "kernel");
   Deno.mkdirSync(kernels, { recursive: true });
-  const current = readText(join(kernels, CURRENT));
+  const current = readTextIfPresent(join(kernels, CURRENT));
   const pkg = name ??
     (current && unpacked(kernels, current) ? current : await resolveKernelPackage(progress));
   const dir = join(kernels, pkg);
@@ -92,7 +93,7 @@ export async function provisionKernel(
 }
 
 function unpacked(kernels: string, pkg: string): boolean {
-  return readText(join(kernels, pkg, COMPLETE)) !== undefined;
+  return readTextIfPresent(join(kernels, pkg, COMPLETE)) !== undefined;
 }
 
 async function downloadAndUnpack(
@@ -135,21 +136,5 @@ async function downloadAndUnpack(
     Deno.renameSync(root, join(kernels, pkg));
   } finally {
     Deno.removeSync(work, { recursive: true });
-  }
-}
-
-function removeIfPresent(path: string): void {
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path).trim();
-  } catch {
-    return undefined;
   }
 }

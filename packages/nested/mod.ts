@@ -37,7 +37,7 @@ export {
   moduleLoadOrder,
   normalizeModuleName,
 } from "./module_order.ts";
-export { nestedCacheDir, writeFileAtomic } from "./cache_dir.ts";
+export { nestedCacheDir, userCacheDir, writeFileAtomic } from "./cache_dir.ts";
 export {
   aptUpdateOnce,
   debianPackageInstalled,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readTextIfPresent } from "./_fs.ts";
 import { join } from "./_path.ts";
 import { nestedCacheDir } from "./cache_dir.ts";
 import { NestedError } from "./errors.ts";
@@ -222,7 +223,7 @@ async function runGuest(
   if (killedFor === "abort") {
     throw new NestedError("guest-failed", "interrupted; the guest was killed");
   }
-  const statusText = readText(join(runDir, JOB_FILES.status));
+  const statusText = readTextIfPresent(join(runDir, JOB_FILES.status)) ?? "";
   if (statusText !== "") {
     return {
       status: Number(statusText),
@@ -247,12 +248,4 @@ async function readLines(
     for (const p of parts) onLine(p.replace(/\r$/, ""));
   }
   if (rest) onLine(rest);
-}
-
-function readText(path: string): string {
-  try {
-    return Deno.readTextFileSync(path).trim();
-  } catch {
-    return "";
-  }
 }

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { exists } from "./_fs.ts";
+import { userCacheDir } from "./cache_dir.ts";
 import { dirname, join } from "./_path.ts";
 import { NestedError } from "./errors.ts";
 
@@ -26,9 +28,7 @@ export interface NestedShare {
  * `~/.cache/deno` (what `deno info` reports as "DENO_DIR location" on Linux).
  */
 export function denoCacheDir(): string {
-  const env = (k: string) => Deno.env.get(k) || undefined;
-  return env("DENO_DIR") ??
-    join(env("XDG_CACHE_HOME") ?? join(env("HOME") ?? "/root", ".cache"), "deno");
+  return Deno.env.get("DENO_DIR") || join(userCacheDir(), "deno");
 }
 
 /**
@@ -80,13 +80,4 @@ export function nestedShares(workdir: string, denoExec: string, denoDir: string)
   // A folder inside another one is mounted after it (fewer path segments first; stable).
   const depth = (s: NestedShare) => s.guestPath.split("/").length;
   return shares.sort((a, b) => depth(a) - depth(b));
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
