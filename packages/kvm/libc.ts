@@ -433,6 +433,8 @@ export class HostMapping implements Disposable {
 // bits and the kernel ignores arg.
 const FAST_SYMBOLS = {
   ioctl: { parameters: ["i32", "u32", "u32"], result: "i32", nonblocking: false },
+  // The same ioctl with a struct argument (a typed array; no BigInt per call).
+  ioctlBuffer: { name: "ioctl", parameters: ["i32", "u32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer", nonblocking: false },
   gettid: { parameters: [], result: "i32", nonblocking: false },
   timer_create: { parameters: ["i32", "buffer", "buffer"], result: "i32", nonblocking: false },

@@ -44,6 +44,7 @@ export * from "./stats.ts";
 export * from "./structs.ts";
 export * from "./system.ts";
 export * from "./vcpu.ts";
+export * from "./vcpu_thread.ts";
 export * from "./vm.ts";
 // Re-exported so this package's errors can be caught (and documented) without a second import.
 export { PvkitError } from "@pvkit/machine";

@@ -335,6 +335,30 @@ export class KvmVcpu extends KvmFd {
   }
 
   /**
+   * KVM_SET_FPU: the x87/SSE control state a vCPU starts with. Only the control words are
+   * taken (registers zeroed): `fcw` (x87 control word, 0x37F after FNINIT) and `mxcsr` (0x1F80
+   * at reset), the values Firecracker sets for a Linux boot (`src/vmm/src/arch/x86_64/regs.rs`).
+   *
+   * @example
+   * ```ts
+   * import { KvmSystem } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * vm.kvmCreateVcpu(0).kvmSetFpu({ fcw: 0x37f, mxcsr: 0x1f80 });
+   * ```
+   */
+  kvmSetFpu(fpu: { readonly fcw: number; readonly mxcsr: number }): void {
+    // struct kvm_fpu (arch/x86/include/uapi/asm/kvm.h): fpr[8][16] @0, fcw u16 @128,
+    // fsw u16 @130, ftwx u8 @132, last_opcode @134, last_ip @136, last_dp @144,
+    // xmm[16][16] @152, mxcsr u32 @408; 416 bytes.
+    const buf = new Uint8Array(KVM_STRUCT_SIZE.kvm_fpu);
+    const view = new DataView(buf.buffer);
+    view.setUint16(128, fpu.fcw, true);
+    view.setUint32(408, fpu.mxcsr, true);
+    this.ioctlBuffer("KVM_SET_FPU", buf);
+  }
+
+  /**
    * KVM_ENABLE_CAP on the vCPU fd, e.g. KVM_CAP_ENFORCE_PV_FEATURE_CPUID with `[1n]`.
    *
    * @example

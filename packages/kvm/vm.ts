@@ -51,6 +51,18 @@ export interface GuestRamOptions {
 const PAGE = 4096;
 
 /**
+ * `kvm_pit_config.flags` bit: KVM emulates the PC speaker port 0x61 as a dummy
+ * (KVM_PIT_SPEAKER_DUMMY, include/uapi/linux/kvm.h).
+ *
+ * @example
+ * ```ts
+ * import { KVM_PIT_SPEAKER_DUMMY } from "@pvkit/kvm";
+ * console.log(KVM_PIT_SPEAKER_DUMMY); // 1
+ * ```
+ */
+export const KVM_PIT_SPEAKER_DUMMY = 1;
+
+/**
  * A VM, from {@linkcode KvmSystem.kvmCreateVm}: one method per VM ioctl, named after it, plus
  * {@linkcode KvmVm.mapGuestRam} (mmap + KVM_SET_USER_MEMORY_REGION). Owns its vCPUs and guest
  * RAM: {@linkcode KvmVm.close} (idempotent; `using` calls it) closes the vCPUs, unmaps the
@@ -236,6 +248,48 @@ export class KvmVm extends KvmFd {
    */
   kvmCreateIrqchip(): void {
     this.ioctlValue("KVM_CREATE_IRQCHIP");
+  }
+
+  /**
+   * KVM_CREATE_PIT2: the in-kernel i8254 PIT (ports 0x40-0x43, IRQ 0). Call it after
+   * {@linkcode KvmVm.kvmCreateIrqchip}. `flags` defaults to KVM_PIT_SPEAKER_DUMMY (1), which
+   * makes KVM answer port 0x61 itself, as Firecracker does (`src/vmm/src/vstate/vm.rs`).
+   *
+   * @example
+   * ```ts
+   * import { KvmSystem } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * vm.kvmCreateIrqchip();
+   * vm.kvmCreatePit2();
+   * ```
+   */
+  kvmCreatePit2(flags: number = KVM_PIT_SPEAKER_DUMMY): void {
+    const config = new Uint8Array(KVM_STRUCT_SIZE.kvm_pit_config); // struct kvm_pit_config
+    new DataView(config.buffer).setUint32(0, flags, true);
+    this.ioctlBuffer("KVM_CREATE_PIT2", config);
+  }
+
+  /**
+   * KVM_IRQ_LINE: sets GSI `irq` of the in-kernel irqchip to `level` (1 raised, 0 lowered).
+   * An ISA interrupt is an edge: raise then lower it (Documentation/virt/kvm/api.rst).
+   *
+   * @example
+   * ```ts
+   * import { KvmSystem } from "@pvkit/kvm";
+   * using sys = KvmSystem.open();
+   * using vm = sys.kvmCreateVm();
+   * vm.kvmCreateIrqchip();
+   * vm.kvmIrqLine(4, 1);
+   * vm.kvmIrqLine(4, 0);
+   * ```
+   */
+  kvmIrqLine(irq: number, level: 0 | 1): void {
+    const buf = new Uint8Array(KVM_STRUCT_SIZE.kvm_irq_level); // { u32 irq; u32 level }
+    const view = new DataView(buf.buffer);
+    view.setUint32(0, irq, true);
+    view.setUint32(4, level, true);
+    this.ioctlBuffer("KVM_IRQ_LINE", buf);
   }
 
   /**
