@@ -9,7 +9,7 @@
  * @module
  */
 
-import { BootShared, EXIT_REASON_SLOTS, MSR_LOG, STOP_REASON } from "./boot_shared.ts";
+import { type BootShared, EXIT_REASON_SLOTS, MSR_LOG, STOP_REASON } from "./boot_shared.ts";
 import { watchedMsrSlot } from "./pv_msr_watch.ts";
 
 // KVM_EXIT_* (include/uapi/linux/kvm.h).
