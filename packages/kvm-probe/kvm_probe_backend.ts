@@ -12,7 +12,6 @@ import {
   hostTimeScale,
   KVM_CAP,
   KVM_CLOCK_REALTIME,
-  KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
   type KvmStatsFd,
   KvmSystem,
   type KvmVcpu,
@@ -44,7 +43,7 @@ import {
   probeLayout,
 } from "./compile.ts";
 import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
-import { vcpuCpuid } from "./vcpu_cpuid.ts";
+import { cpuidEntriesFor, vcpuCpuid, withComposedLeaves } from "./vcpu_cpuid.ts";
 
 /** KVM_CAP_X2APIC_API flags (Documentation/virt/kvm/api.rst). */
 const X2APIC_API_USE_32BIT_IDS = 1n;
@@ -447,34 +446,9 @@ export function machineCpuid(
   leaves: Readonly<Record<string, { eax: string; ebx: string; ecx: string; edx: string }>>,
   probe: Probe,
 ): CpuidEntry[] {
-  const table = supported.map((e) => ({ ...e }));
-  const entryFor = (leaf: number, subleaf: number | undefined): CpuidEntry[] => {
-    const found = table.filter((e) =>
-      e.function === leaf && (subleaf === undefined || e.index === subleaf)
-    );
-    if (found.length > 0) return found;
-    const entry: CpuidEntry = {
-      function: leaf,
-      index: subleaf ?? 0,
-      flags: subleaf === undefined ? 0 : KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-      eax: 0,
-      ebx: 0,
-      ecx: 0,
-      edx: 0,
-    };
-    table.push(entry);
-    return [entry];
-  };
-  for (const key of ["0x40000000", "0x40000001"]) {
-    const leaf = leaves[key];
-    if (!leaf) continue;
-    for (const e of entryFor(Number(key), undefined)) {
-      e.eax = Number(leaf.eax) >>> 0;
-      e.ebx = Number(leaf.ebx) >>> 0;
-      e.ecx = Number(leaf.ecx) >>> 0;
-      e.edx = Number(leaf.edx) >>> 0;
-    }
-  }
+  const table = withComposedLeaves(supported, leaves);
+  const entryFor = (leaf: number, subleaf: number | undefined): CpuidEntry[] =>
+    cpuidEntriesFor(table, leaf, subleaf);
   for (const o of probe.machine.cpuid) {
     for (const e of entryFor(o.leaf, o.subleaf)) {
       if (o.eax !== undefined) e.eax = o.eax;
