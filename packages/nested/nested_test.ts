@@ -169,7 +169,12 @@ Deno.test("QEMU runs TCG with an SVM CPU, no defaults, and one 9p device per sha
 });
 
 Deno.test("shares: /usr and Deno read-only, the cache as an overlay, the project read-write", () => {
-  const shares = nestedShares("/work/app", "/opt/deno/deno", "/nonexistent-deno-cache");
+  const shares = nestedShares(
+    "/work/app",
+    "/opt/deno/deno",
+    "/nonexistent-deno-cache",
+    "/nonexistent-pvkit-cache",
+  );
   assertEquals(shares.map((s) => [s.guestPath, s.access]), [
     ["/usr", "ro"],
     ["/opt/deno", "ro"],
@@ -181,6 +186,28 @@ Deno.test("shares: /usr and Deno read-only, the cache as an overlay, the project
   Deno.writeTextFileSync(`${root}/deno.json`, "{}");
   assertEquals(projectRoot(`${root}/a/b`), root);
   Deno.removeSync(root, { recursive: true });
+});
+
+Deno.test("shares: pvkit's cache read-only at the same path when it exists and is not shown already", () => {
+  const cache = Deno.makeTempDirSync({ prefix: "pvkit-cache-" });
+  try {
+    const shares = nestedShares("/work/app", "/usr/bin/deno", "/nonexistent-deno-cache", cache);
+    assertEquals(shares.map((s) => [s.hostPath, s.guestPath, s.access]), [
+      ["/usr", "/usr", "ro"],
+      ["/work/app", "/work/app", "rw"],
+      [cache, cache, "ro"],
+    ]);
+    // Inside the project folder it is already visible (read-write): no second share.
+    const inProject = nestedShares(cache.replace(/\/[^/]*$/, ""), "/usr/bin/deno", "/x", cache);
+    assertEquals(inProject.filter((s) => s.hostPath === cache), []);
+    // A missing cache folder is not shared.
+    assertEquals(
+      nestedShares("/work/app", "/usr/bin/deno", "/x", `${cache}/missing`).length,
+      2,
+    );
+  } finally {
+    Deno.removeSync(cache, { recursive: true });
+  }
 });
 
 Deno.test("the guest environment marks the job as nested and keeps host-only paths out", () => {

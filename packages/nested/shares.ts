@@ -2,14 +2,15 @@
  * The host folders a nested job sees, each a 9p share mounted at the same path in the guest:
  * the host's `/usr` (read-only: the programs and libraries the job runs), Deno's binary folder
  * (read-only), Deno's cache (read-only, under a guest-local writable overlay: Deno's SQLite caches
- * cannot be opened over 9p) and the job's working folder (read-write). Nothing else of the host
- * is visible.
+ * cannot be opened over 9p), pvkit's cache (read-only: artefacts provisioned on the host, such as
+ * the Linux guest `pvkit boot` runs) and the job's working folder (read-write). Nothing else of
+ * the host is visible.
  *
  * @module
  */
 
 import { exists } from "./_fs.ts";
-import { userCacheDir } from "./cache_dir.ts";
+import { nestedCacheDir, userCacheDir } from "./cache_dir.ts";
 import { dirname, join } from "./_path.ts";
 import { NestedError } from "./errors.ts";
 
@@ -52,17 +53,30 @@ export function projectRoot(cwd: string): string {
 
 /**
  * The shares of a job whose working folder is `workdir`, run by the Deno binary `denoExec`.
+ * pvkit's cache folder `pvkitCache` (default: the folder holding the nested runner's cache,
+ * `~/.cache/pvkit`) is shared read-only when it exists and no other share shows it already.
  * Sharing `/` read-write is refused.
  *
  * @example
  * ```ts
  * import { nestedShares } from "@pvkit/nested";
- * const shares = nestedShares("/work/app", "/opt/deno/bin/deno", "/root/.cache/deno");
+ * const shares = nestedShares(
+ *   "/work/app",
+ *   "/opt/deno/bin/deno",
+ *   "/root/.cache/deno",
+ *   "/root/.cache/pvkit",
+ * );
  * console.log(shares.map((s) => `${s.guestPath}:${s.access}`));
- * // [ "/usr:ro", "/work/app:rw", "/opt/deno/bin:ro", "/root/.cache/deno:overlay" ]
+ * // [ "/usr:ro", "/work/app:rw", "/opt/deno/bin:ro", "/root/.cache/deno:overlay",
+ * //   "/root/.cache/pvkit:ro" ] (the caches when they exist)
  * ```
  */
-export function nestedShares(workdir: string, denoExec: string, denoDir: string): NestedShare[] {
+export function nestedShares(
+  workdir: string,
+  denoExec: string,
+  denoDir: string,
+  pvkitCache: string = dirname(nestedCacheDir()),
+): NestedShare[] {
   if (workdir === "/" || workdir === "/usr" || workdir.startsWith("/usr/")) {
     throw new NestedError(
       "bad-option",
@@ -77,6 +91,10 @@ export function nestedShares(workdir: string, denoExec: string, denoDir: string)
   }
   if (exists(denoDir)) shares.push({ hostPath: denoDir, guestPath: denoDir, access: "overlay" });
   shares.push({ hostPath: workdir, guestPath: workdir, access: "rw" });
+  const inside = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+  if (exists(pvkitCache) && !shares.some((s) => inside(pvkitCache, s.hostPath))) {
+    shares.push({ hostPath: pvkitCache, guestPath: pvkitCache, access: "ro" });
+  }
   // A folder inside another one is mounted after it (fewer path segments first; stable).
   const depth = (s: NestedShare) => s.guestPath.split("/").length;
   return shares.sort((a, b) => depth(a) - depth(b));
