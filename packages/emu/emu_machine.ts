@@ -30,6 +30,7 @@ import { ApicMap } from "./apic_map.ts";
 import { EmuVcpu } from "./emu_vcpu.ts";
 import type { GuestBlock, GuestProgram } from "./guest_block.ts";
 import { type EmuOptions, type ResolvedEmuOptions, resolveEmuOptions } from "./options.ts";
+import { apicMsrHook } from "./apic_registers.ts";
 import { compileMsrDispatch, type MsrReader, type MsrWriter } from "./msr_dispatch.ts";
 import { Scheduler } from "./scheduler.ts";
 import { Deadlines } from "./_deadlines.ts";
@@ -170,6 +171,13 @@ export class EmuMachine implements VmContext {
     const mapped = options.setLapicOnCreate ?? true ? vcpus : vcpus.slice(0, -1);
     for (const v of mapped) v.joinApicMap();
     this.#installPlugins();
+    if (lapic) {
+      // IA32_APIC_BASE and the x2APIC MSRs, where no plugin claims them.
+      const apicHook = apicMsrHook();
+      for (const msr of apicHook.msrs) {
+        if (!this.hooks.msrs.has(msr)) this.hooks.msrs.set(msr, apicHook);
+      }
+    }
     this.#holds = this.hooks.lifecycle.filter((h) => h.holdsEntry !== undefined);
     this.#dispatch = compileMsrDispatch(this.hooks.msrs);
     for (const vcpu of vcpus) {
@@ -382,7 +390,10 @@ export class EmuMachine implements VmContext {
   /** Resets a vCPU (RESET or INIT), as kvm_vcpu_reset does. */
   resetVcpu(vcpuIndex: number, kind: ResetKind): void {
     const vcpu = this.vcpus[vcpuIndex];
-    vcpu.apic?.reset();
+    vcpu.apic?.reset(kind);
+    vcpu.icr = 0n;
+    vcpu.needsEntry = true;
+    this.apicMap.invalidate();
     vcpu.interruptsEnabled = false;
     for (const hook of this.hooks.lifecycle) hook.onReset?.(vcpu, kind);
   }

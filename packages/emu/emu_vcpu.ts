@@ -75,6 +75,8 @@ export class EmuVcpu implements VcpuContext {
   readonly delivered: number[] = [];
   /** Async PF 'page not present' faults injected, in order. */
   readonly pageFaults: InjectedPageFault[] = [];
+  /** The interrupt command register as last written (x2APIC ICR, or xAPIC ICR2:ICR). */
+  icr = 0n;
   /** Set after an exit or a schedule-in: KVM runs its entry work before the next instruction. */
   needsEntry = true;
   #preempted = false;
@@ -101,6 +103,15 @@ export class EmuVcpu implements VcpuContext {
     this.index = index;
     this.apicId = apicId;
     this.apic = lapic ? new LocalApic(apicId, x2apic, apicSoftwareEnabledAtReset) : undefined;
+    // kvm_lapic_reset: IA32_APIC_BASE.BSP on the reset BSP (vCPU 0).
+    if (this.apic) this.apic.bsp = index === 0;
+  }
+
+  /** The CPUID entry the guest would read, without executing CPUID (no exit). */
+  cpuidEntry(leaf: number, subleaf = 0): CpuidRegisters {
+    const regs = this.#cpuid.get(leafKey(leaf >>> 0, subleaf >>> 0)) ??
+      this.#cpuid.get(leafKey(leaf >>> 0, 0));
+    return regs ? { ...regs } : { eax: 0, ebx: 0, ecx: 0, edx: 0 };
   }
 
   /** Guest RAM. */
@@ -294,10 +305,9 @@ export class EmuVcpu implements VcpuContext {
   /** CPUID (an exit on KVM). Unknown leaves read as zeros. */
   cpuid(leaf: number, subleaf = 0): CpuidRegisters {
     this.enter();
-    const regs = this.#cpuid.get(leafKey(leaf >>> 0, subleaf >>> 0)) ??
-      this.#cpuid.get(leafKey(leaf >>> 0, 0));
+    const regs = this.cpuidEntry(leaf, subleaf);
     this.exit("cpuid"); // CPUID always exits under KVM
-    return regs ? { ...regs } : { eax: 0, ebx: 0, ecx: 0, edx: 0 };
+    return regs;
   }
 
   /** RDMSR: the value, or #GP. */

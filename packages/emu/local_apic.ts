@@ -1,6 +1,7 @@
 /**
  * A small local APIC: ID, xAPIC/x2APIC mode, hardware enable (IA32_APIC_BASE bit 11) and
- * software enable (SVR bit 8), IRR/ISR, fixed and NMI delivery, EOI.
+ * software enable (SVR bit 8), IRR/ISR/TMR, TPR, fixed and NMI delivery, EOI, and the register
+ * reads and writes of KVM's kvm_lapic_reg_read/kvm_lapic_reg_write for those registers.
  *
  * @module
  */
@@ -29,7 +30,29 @@ class VectorSet {
   reset(): void {
     this.#words.fill(0);
   }
+  /** Bits 32i..32i+31, as the register at offset base + 0x10·i reads. */
+  word(i: number): number {
+    return this.#words[i] >>> 0;
+  }
 }
+
+/** Register offsets in the xAPIC page (Intel SDM table 10-1). */
+const REG = {
+  id: 0x20,
+  version: 0x30,
+  tpr: 0x80,
+  eoi: 0xb0,
+  svr: 0xf0,
+  isr: 0x100,
+  tmr: 0x180,
+  irr: 0x200,
+  esr: 0x280,
+} as const;
+
+/** KVM's reset SVR (kvm_lapic_reset: apic_set_spiv(apic, 0xff)). */
+const SVR_AT_RESET = 0xff;
+/** APIC_VERSION 0x14 with KVM_APIC_LVT_NUM - 1 = 5 LVT entries above the first (6.1). */
+const APIC_LVR = 0x50014;
 
 /**
  * The local APIC of one emulated vCPU.
@@ -52,7 +75,25 @@ export class LocalApic implements LocalApicAccess {
    * SVR bit 8: KVM's kvm_apic_sw_enabled. A software-disabled APIC refuses FIXED and LOWEST
    * interrupts but still takes NMI and remote read (KICK_CPU).
    */
-  softwareEnabled: boolean;
+  get softwareEnabled(): boolean {
+    return (this.#svr & 0x100) !== 0;
+  }
+
+  /** Sets SVR bit 8. */
+  set softwareEnabled(on: boolean) {
+    this.#svr = on ? this.#svr | 0x100 : this.#svr & ~0x100;
+  }
+
+  /** The SVR (spurious vector and software enable). */
+  get svr(): number {
+    return this.#svr;
+  }
+
+  /** The TPR. */
+  tpr = 0;
+  /** IA32_APIC_BASE bit 8: the bootstrap processor (vCPU 0 at RESET). */
+  bsp = false;
+  #svr = SVR_AT_RESET;
   readonly #softwareEnabledAtReset: boolean;
   /** x2APIC mode (IA32_APIC_BASE bit 10). */
   x2apic: boolean;
@@ -62,6 +103,7 @@ export class LocalApic implements LocalApicAccess {
   eois = 0;
   readonly #irr = new VectorSet();
   readonly #isr = new VectorSet();
+  readonly #tmr = new VectorSet();
   #isrCache = -1;
 
   /**
@@ -177,12 +219,74 @@ export class LocalApic implements LocalApicAccess {
    * APIC reset: empty IRR/ISR, hardware-enabled, the software enable as at creation, xAPIC
    * mode kept as configured.
    */
-  reset(): void {
+  reset(kind: "reset" | "init" = "reset"): void {
     this.#irr.reset();
     this.#isr.reset();
+    this.#tmr.reset();
     this.#isrCache = -1;
     this.nmiPending = false;
-    this.hardwareEnabled = true;
+    this.tpr = 0;
+    this.#svr = SVR_AT_RESET;
     this.softwareEnabled = this.#softwareEnabledAtReset;
+    // kvm_lapic_reset: only RESET rewrites IA32_APIC_BASE (0xFEE00000, enabled, xAPIC).
+    if (kind === "reset") {
+      this.hardwareEnabled = true;
+      this.x2apic = false;
+    }
+  }
+
+  /**
+   * IA32_APIC_BASE as RDMSR reads it: 0xFEE00000, bit 11 enabled, bit 10 x2APIC, bit 8 BSP.
+   */
+  get apicBase(): bigint {
+    return 0xfee00000n | (this.hardwareEnabled ? 0x800n : 0n) | (this.x2apic ? 0x400n : 0n) |
+      (this.bsp ? 0x100n : 0n);
+  }
+
+  /**
+   * A register read (kvm_lapic_reg_read) at xAPIC offset `reg`, or undefined for a register
+   * this model does not hold (the backends then #GP through the x2APIC MSR, as KVM does for a
+   * register outside its valid mask, and read 0 through MMIO).
+   */
+  readRegister(reg: number): number | undefined {
+    switch (reg) {
+      case REG.id:
+        return this.x2apic ? this.id : (this.id << 24) >>> 0;
+      case REG.version:
+        return APIC_LVR;
+      case REG.tpr:
+        return this.tpr;
+      case REG.svr:
+        return this.#svr;
+      case REG.esr:
+        return 0;
+    }
+    if (reg >= REG.isr && reg < REG.isr + 0x80) return this.#isr.word((reg - REG.isr) >> 4);
+    if (reg >= REG.tmr && reg < REG.tmr + 0x80) return this.#tmr.word((reg - REG.tmr) >> 4);
+    if (reg >= REG.irr && reg < REG.irr + 0x80) return this.#irr.word((reg - REG.irr) >> 4);
+    return undefined;
+  }
+
+  /**
+   * A register write (kvm_lapic_reg_write) of TPR, EOI or SVR (bits 0-9 kept); false for a
+   * register that cannot be written (ID, version, ISR, TMR, IRR in x2APIC mode #GP on KVM).
+   * The ICR is the vCPU's (it sends an IPI).
+   */
+  writeRegister(reg: number, value: number): boolean {
+    switch (reg) {
+      case REG.tpr:
+        this.tpr = value & 0xff;
+        return true;
+      case REG.eoi:
+        this.eoi();
+        return true;
+      case REG.svr:
+        this.#svr = value & 0x3ff;
+        return true;
+      case REG.esr:
+        return true;
+      default:
+        return !this.x2apic && this.readRegister(reg) !== undefined; // xAPIC ignores it
+    }
   }
 }

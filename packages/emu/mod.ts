@@ -25,3 +25,4 @@ export * from "./emu_guest_cpu.ts";
 export * from "./msr_dispatch.ts";
 export * from "./msr_access.ts";
 export * from "./cpuid_overrides.ts";
+export * from "./apic_registers.ts";

@@ -6,7 +6,18 @@
  */
 
 import type { PvPlugin } from "@pvkit/machine";
-import type { Probe, ProbeBackend, ProbeRun, Step, StepResult, VcpuRun } from "@pvkit/probe";
+import {
+  type HypercallSite,
+  type Probe,
+  type ProbeBackend,
+  type ProbeRun,
+  type Step,
+  type StepResult,
+  usesApicInterrupts,
+  type VcpuRun,
+  x2apicMsr,
+} from "@pvkit/probe";
+import { xapicMmioRead, xapicMmioWrite } from "./apic_registers.ts";
 import { composeProbeMachine } from "@pvkit/pvkit";
 import { DEFAULT_MAX_STEPS, EmuMachine } from "./emu_machine.ts";
 import type { EmuVcpu } from "./emu_vcpu.ts";
@@ -22,6 +33,12 @@ export interface EmuProbeBackendOptions {
   readonly wallClockEpochNs?: bigint;
   /** The scheduling steps a probe's run may take (default {@linkcode DEFAULT_MAX_STEPS}). */
   readonly maxSteps?: number;
+  /**
+   * The host's native hypercall instruction (default `"vmcall"`, Intel's): a hypercall step
+   * with the other one has its site rewritten to this one, as KVM does (emulator_fix_hypercall).
+   * `pvkit diff` sets it from the KVM host it compares with.
+   */
+  readonly hypercallInsn?: "vmcall" | "vmmcall";
 }
 
 const U64 = (1n << 64n) - 1n;
@@ -70,6 +87,8 @@ export class EmuProbeBackend implements ProbeBackend {
       enforcePvCpuid: m.enforcePvCpuid,
       // pvkit's KVM probe backend does KVM_SET_LAPIC on every vCPU, as QEMU does at reset.
       setLapicOnCreate: true,
+      // kvm_lapic_reset's SVR (0xff) after INIT and RESET; the start state is set below.
+      apicSoftwareEnabledAtReset: false,
       cpuid: m.cpuid,
       exitHypercall: m.exitHypercall,
       // A1-V1: userspace resumes without writing run->hypercall.ret, which KVM preset to 0.
@@ -81,6 +100,14 @@ export class EmuProbeBackend implements ProbeBackend {
         ? { wallClockEpochNs: this.#options.wallClockEpochNs }
         : {}),
     });
+    // The local APICs as the KVM probe backend leaves them (see usesApicInterrupts).
+    const booted = usesApicInterrupts(probe);
+    for (const v of vm.vcpus) {
+      if (!v.apic) continue;
+      v.apic.x2apic = booted;
+      v.apic.softwareEnabled = booted;
+    }
+    vm.apicMap.invalidate();
     if (m.clock) {
       const offset = m.clock.realtimeOffsetNs;
       vm.setClock(m.clock.clock, offset === undefined ? undefined : vm.realtimeNs() + offset);
@@ -99,11 +126,12 @@ export class EmuProbeBackend implements ProbeBackend {
         if (step.op === "barrier") barrierSizes.set(step.id, (barrierSizes.get(step.id) ?? 0) + 1);
       }
     }
+    const native = this.#options.hypercallInsn ?? "vmcall";
     const programs = probe.vcpus.map((vcpu, i) =>
       function* (cpu: EmuVcpu): Generator<GuestBlock, void, void> {
         let seen = 0;
         for (const step of vcpu.steps) {
-          results[i].push(yield* execute(cpu, step, () => seen, (n) => (seen = n)));
+          results[i].push(yield* execute(cpu, step, native, () => seen, (n) => (seen = n)));
           yield { kind: "yield" };
         }
       }
@@ -139,6 +167,7 @@ export class EmuProbeBackend implements ProbeBackend {
 function* execute(
   cpu: EmuVcpu,
   step: Step,
+  native: HypercallSite,
   seen: () => number,
   markSeen: (n: number) => void,
 ): Generator<GuestBlock, StepResult, void> {
@@ -171,8 +200,38 @@ function* execute(
       cpu.cpl = step.cpl;
       const ret = cpu.hypercall(step.nr, ...step.args);
       [cpu.longMode, cpu.cpl] = saved;
-      return { op: "hypercall", ret };
+      // KVM_X86_QUIRK_FIX_HYPERCALL_INSN (on by default): the other vendor's instruction traps
+      // (#UD), KVM patches the site to the native one and runs the hypercall.
+      return { op: "hypercall", ret, site: native };
     }
+    case "apic-read": {
+      if (step.via === "mmio") {
+        cpu.enter();
+        const value = xapicMmioRead(cpu, step.reg);
+        cpu.exit("mmio");
+        return { op: "apic-read", value };
+      }
+      const r = cpu.rdmsr(x2apicMsr(step.reg));
+      return r.kind === "value"
+        ? { op: "apic-read", value: r.value }
+        : { op: "apic-read", fault: "GP" };
+    }
+    case "apic-write": {
+      if (step.via === "mmio") {
+        cpu.enter();
+        xapicMmioWrite(cpu, step.reg, Number(step.value));
+        cpu.exit("mmio");
+        return { op: "apic-write" };
+      }
+      const r = cpu.wrmsr(x2apicMsr(step.reg), step.value);
+      return r.kind === "ok" ? { op: "apic-write" } : { op: "apic-write", fault: "GP" };
+    }
+    case "init":
+      cpu.vm.resetVcpu(cpu.index, "init");
+      return { op: "init" };
+    case "reset":
+      cpu.vm.resetVcpu(cpu.index, "reset");
+      return { op: "reset" };
     case "read":
       return { op: "read", value: cpu.load64(step.gpa, step.size) };
     case "write":

@@ -80,6 +80,10 @@ function misfit(step: Step, result: StepResult): string | undefined {
         return r.fault === undefined || r.fault === "GP";
       case "hypercall":
         return isValue(r.ret) || r.fault === "UD";
+      case "apic-read":
+        return isValue(r.value) || r.fault === "GP";
+      case "apic-write":
+        return r.fault === undefined || r.fault === "GP";
       case "read":
       case "rdtsc":
       case "in":
@@ -98,13 +102,16 @@ function describeResult(result: StepResult, bits: number): string {
   if ("skipped" in result) return `skipped: ${result.skipped}`;
   if ("fault" in result) return `fault ${result.fault}`;
   if ("value" in result) return `value ${show(result.value, bits, false)}`;
-  if ("ret" in result) return `ret ${show(result.ret, bits, true)}`;
+  if ("ret" in result) {
+    const site = result.site === undefined ? "" : `, site ${result.site}`;
+    return `ret ${show(result.ret, bits, true)}${site}`;
+  }
   if ("eax" in result) {
     return `eax ${formatValue(result.eax)} ebx ${formatValue(result.ebx)} ` +
       `ecx ${formatValue(result.ecx)} edx ${formatValue(result.edx)}`;
   }
   if (result.op === "wait-irq") return result.timeout === true ? "timeout" : "interrupt";
-  return result.op === "wrmsr" ? "no fault" : "done";
+  return result.op === "wrmsr" || result.op === "apic-write" ? "no fault" : "done";
 }
 
 /** One clause: its text and a predicate over the result (undefined: the result lacks the field). */
@@ -141,9 +148,12 @@ function clausesOf(step: Step, expect: Expectation, bracket?: ClockBracket): Cla
   for (const reg of ["eax", "ebx", "ecx", "edx"] as const) {
     const want = expect[reg];
     if (want === undefined) continue;
+    const mask = expect.registerMask?.[reg] ?? 0xffff_ffffn;
+    const masked = mask === 0xffff_ffffn ? reg : `${reg} & ${formatValue(mask)}`;
     out.push({
-      expected: `${reg} = ${formatValue(want)}`,
-      test: (r) => reg in r && toUnsigned((r as Record<typeof reg, bigint>)[reg], 32) === want,
+      expected: `${masked} = ${formatValue(want)}`,
+      test: (r) =>
+        reg in r && (toUnsigned((r as Record<typeof reg, bigint>)[reg], 32) & mask) === want,
       actual: (r) =>
         reg in r ? `${reg} ${formatValue((r as Record<typeof reg, bigint>)[reg])}` : "",
     });
@@ -180,6 +190,14 @@ function clausesOf(step: Step, expect: Expectation, bracket?: ClockBracket): Cla
         (v) => bracket !== undefined && (bracket.before <= v && v <= bracket.after) === want,
       ),
     );
+  }
+  if (expect.site !== undefined) {
+    const want = expect.site;
+    out.push({
+      expected: `site ${want} after the call`,
+      test: (r) => "site" in r && r.site === want,
+      actual: (r) => "site" in r && r.site !== undefined ? `site ${r.site}` : "no site reported",
+    });
   }
   if (expect.timeout !== undefined) {
     const want = expect.timeout;

@@ -62,3 +62,4 @@ export * from "./parse_probe.ts";
 export * from "./limits.ts";
 export * from "./expect.ts";
 export * from "./report.ts";
+export * from "./apic.ts";

@@ -21,10 +21,13 @@ import {
 import { ProbeError } from "./errors.ts";
 import type {
   AccessSize,
+  ApicAccess,
   Cpl,
   CpuidOverride,
+  CpuidRegisterName,
   Expectation,
   Fault,
+  HypercallInsnChoice,
   HypercallMode,
   PortSize,
   Probe,
@@ -72,7 +75,7 @@ const OPERANDS: Readonly<Record<StepOp, readonly string[]>> = {
   cpuid: ["leaf", "subleaf?"],
   rdmsr: ["msr", "cpl?"],
   wrmsr: ["msr", "value", "cpl?"],
-  hypercall: ["nr", "args?", "mode?", "cpl?"],
+  hypercall: ["nr", "args?", "mode?", "cpl?", "insn?"],
   read: ["gpa", "size"],
   write: ["gpa", "size", "value"],
   zero: ["gpa", "length"],
@@ -88,6 +91,10 @@ const OPERANDS: Readonly<Record<StepOp, readonly string[]>> = {
   eoi: [],
   "wait-irq": ["vector", "timeoutNs"],
   sendIpi: ["apicId", "vector"],
+  "apic-read": ["reg", "via?"],
+  "apic-write": ["reg", "value", "via?"],
+  init: [],
+  reset: [],
 };
 
 /** What each op's result can be checked for: the clauses, the faults, the aliases to suggest. */
@@ -102,11 +109,11 @@ const VALUE_RULE: ExpectRule = { keys: VALUE_KEYS, faults: [], aliases: { ret: "
 const NO_RESULT: ExpectRule = { keys: [], faults: [], aliases: {} };
 
 const EXPECT_RULES: Readonly<Record<StepOp, ExpectRule>> = {
-  cpuid: { keys: [...REGISTERS], faults: [], aliases: { value: "eax" } },
+  cpuid: { keys: [...REGISTERS, "mask"], faults: [], aliases: { value: "eax" } },
   rdmsr: { keys: ["fault", ...VALUE_KEYS], faults: ["GP"], aliases: { ret: "value" } },
   wrmsr: { keys: ["fault"], faults: ["GP"], aliases: {} },
   hypercall: {
-    keys: ["fault", "ret", "even", "min", "max", "mask", "equals"],
+    keys: ["fault", "ret", "even", "min", "max", "mask", "equals", "site"],
     faults: ["UD"],
     aliases: { value: "ret" },
   },
@@ -125,7 +132,16 @@ const EXPECT_RULES: Readonly<Record<StepOp, ExpectRule>> = {
   eoi: NO_RESULT,
   "wait-irq": { keys: ["timeout"], faults: [], aliases: {} },
   sendIpi: NO_RESULT,
+  "apic-read": { keys: ["fault", ...VALUE_KEYS], faults: ["GP"], aliases: { ret: "value" } },
+  "apic-write": { keys: ["fault"], faults: ["GP"], aliases: {} },
+  init: NO_RESULT,
+  reset: NO_RESULT,
 };
+
+const INSNS: readonly HypercallInsnChoice[] = ["native", "vmcall", "vmmcall"];
+const APIC_ACCESSES: readonly ApicAccess[] = ["msr", "mmio"];
+/** The x2APIC ICR (offset 0x300) is the one 64-bit APIC register. */
+const APIC_ICR = 0x300;
 
 // ---------------------------------------------------------------------------------------------
 // Numbers with a width
@@ -174,6 +190,31 @@ function oneOf<T extends number>(json: unknown, at: JsonAt, allowed: readonly T[
     at.fail(`${show(json)} is not one of ${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}`);
   }
   return n as T;
+}
+
+/** One of a few strings; the error lists them. */
+function choice<T extends string>(json: unknown, at: JsonAt, allowed: readonly T[]): T {
+  if (typeof json !== "string" || !(allowed as readonly string[]).includes(json)) {
+    at.fail(
+      `${show(json)} is not one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
+      () =>
+        (typeof json === "string" ? didYouMean(json, allowed) : undefined) ??
+          `use ${allowed.map((a) => `"${a}"`).join(" or ")}`,
+    );
+  }
+  return json as T;
+}
+
+/** A local APIC register offset: a multiple of 16 in the 4 KiB xAPIC page's first 1 KiB. */
+function apicRegister(json: unknown, at: JsonAt): number {
+  const reg = count(json, at, 0, 0x3f0);
+  if (reg % 16 !== 0) {
+    at.fail(
+      `0x${reg.toString(16)} is not an APIC register offset (a multiple of 0x10)`,
+      "use the xAPIC offset, e.g. 0xf0 for the SVR or 0x100 for ISR bits 0-31",
+    );
+  }
+  return reg;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,17 +405,18 @@ function parseOperands(
         }
         mode = String(m[0]) as HypercallMode;
       }
-      const bits = mode === "32" ? 32 : 64;
-      const why = mode === "32" ? " (the step's mode is 32)" : "";
-      const nr = register(...need("nr"), bits, why);
+      // Full registers in every mode: KVM truncates for a 32-bit caller (is_64_bit_hypercall).
+      const nr = register(...need("nr"), 64);
       const a = maybe("args");
       const args: [bigint, bigint, bigint, bigint] = [0n, 0n, 0n, 0n];
       if (a !== undefined) {
         const list = array(...a);
         if (list.length > 4) a[1].fail(`has ${list.length} arguments; a hypercall takes at most 4`);
-        list.forEach((j, i) => args[i] = register(j, a[1].index(i), bits, why));
+        list.forEach((j, i) => args[i] = register(j, a[1].index(i), 64));
       }
-      return { op, nr, args, mode, cpl: cpl() };
+      const i = maybe("insn");
+      const insn = i === undefined ? "native" : choice(...i, INSNS);
+      return { op, nr, args, mode, cpl: cpl(), insn };
     }
     case "read": {
       const g = gpa();
@@ -428,11 +470,23 @@ function parseOperands(
         apicId: count(...need("apicId"), 0, U32_MAX),
         vector: count(...need("vector"), 0, 255),
       };
+    case "apic-read":
+    case "apic-write": {
+      const reg = apicRegister(...need("reg"));
+      const v = maybe("via");
+      const via = v === undefined ? "msr" : choice(...v, APIC_ACCESSES);
+      if (op === "apic-read") return { op, reg, via };
+      const bits = reg === APIC_ICR && via === "msr" ? 64 : 32;
+      const why = bits === 32 ? " (APIC registers are 32-bit, except the x2APIC ICR)" : "";
+      return { op, reg, value: register(...need("value"), bits, why), via };
+    }
     case "rdtsc":
     case "hlt":
     case "sti":
     case "cli":
     case "eoi":
+    case "init":
+    case "reset":
       return { op };
   }
 }
@@ -470,6 +524,9 @@ function parseExpectation(json: unknown, at: JsonAt, step: Step): Expectation {
       case "timeout":
         out.timeout = boolean(j, keyAt);
         break;
+      case "site":
+        out.site = choice(j, keyAt, ["vmcall", "vmmcall"]);
+        break;
       case "skippedOk":
         out.skippedOk = boolean(j, keyAt);
         break;
@@ -487,10 +544,18 @@ function parseExpectation(json: unknown, at: JsonAt, step: Step): Expectation {
       case "max":
       case "mask":
       case "equals":
+        if (step.op === "cpuid" && key === "mask") {
+          out.registerMask = cpuidMask(j, keyAt);
+          break;
+        }
         out[key] = register(j, keyAt, bits, why);
         valueClause ??= key;
         break;
     }
+  }
+  if (step.op === "cpuid") {
+    checkCpuidMask(out, at);
+    return out;
   }
   if (out.fault && valueClause !== undefined) {
     at.key(valueClause).fail(
@@ -509,6 +574,50 @@ function parseExpectation(json: unknown, at: JsonAt, step: Step): Expectation {
     at.key("equals").fail("has bits outside mask: the check could never pass");
   }
   return out;
+}
+
+/**
+ * `mask` on a cpuid expectation: one value for every register clause, or an object of
+ * per-register masks (`{"ecx": "0x80000000"}`).
+ */
+function cpuidMask(json: unknown, at: JsonAt): Partial<Record<CpuidRegisterName, bigint>> {
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+    const obj = object(json, at, 'an object of registers, e.g. {"ecx": "0x20"}');
+    onlyKnown(obj, at, REGISTERS, "a cpuid mask");
+    const out: Partial<Record<CpuidRegisterName, bigint>> = {};
+    for (const reg of REGISTERS) {
+      const r = member(obj, reg);
+      if (r !== undefined) out[reg] = register(r, at.key(reg), 32);
+    }
+    return out;
+  }
+  const m = register(json, at, 32);
+  return { eax: m, ebx: m, ecx: m, edx: m };
+}
+
+/** Every masked register has a clause, and no clause wants bits its mask drops. */
+function checkCpuidMask(out: Expectation, at: JsonAt): void {
+  const masks = out.registerMask;
+  if (masks === undefined) return;
+  const named = REGISTERS.filter((r) => out[r] !== undefined);
+  if (named.length === 0) {
+    at.key("mask").fail(
+      "masks no register: name the register(s) it applies to",
+      'e.g. {"ecx": "0x80000000", "mask": "0x80000000"}',
+    );
+  }
+  for (const reg of REGISTERS) {
+    const m = masks[reg];
+    const want = out[reg];
+    if (m === undefined) continue;
+    if (want === undefined) {
+      if (Object.values(masks).every((v) => v === m)) continue; // one mask for all clauses
+      return at.key("mask").key(reg).fail(`masks ${reg}, which the expectation does not check`);
+    }
+    if ((want & ~m) !== 0n) {
+      at.key(reg).fail(`has bits outside the ${reg} mask: the check could never pass`);
+    }
+  }
 }
 
 function parseStep(json: unknown, at: JsonAt, machine: ProbeMachine): Step {

@@ -61,7 +61,7 @@ export interface ProbeReport {
 }
 
 /** Operands printed in hex even though they are numbers in the model. */
-const HEX_OPERANDS = new Set(["leaf", "subleaf", "msr", "port", "vector"]);
+const HEX_OPERANDS = new Set(["leaf", "subleaf", "msr", "port", "vector", "reg"]);
 const NOT_OPERANDS = new Set(["op", "label", "expect"]);
 
 function operandsOf(step: Step): Record<string, OperandReport> {
@@ -172,7 +172,9 @@ const MARKS: Readonly<Record<ExpectationCheck["status"], string>> = {
 function stepText(step: StepReport): string {
   const parts: string[] = [step.op];
   for (const [key, v] of Object.entries(step.operands)) {
-    if ((key === "cpl" && v === 0) || (key === "mode" && v === "64")) continue; // defaults
+    const byDefault = (key === "cpl" && v === 0) || (key === "mode" && v === "64") ||
+      (key === "insn" && v === "native") || (key === "via" && v === "msr");
+    if (byDefault) continue;
     parts.push(`${key}=${Array.isArray(v) ? v.join(",") : v}`);
   }
   if (step.label !== undefined) parts.push(`[${step.label}]`);
@@ -188,7 +190,8 @@ function resultText(result: ResultReport | undefined, step: StepReport): string 
   if (typeof result.ret === "string" && result.ret.startsWith("0x")) {
     // Hypercall errors are negative: show -1000 next to 0xfffffffffffffc18.
     const signed = BigInt.asIntN(step.operands.mode === "32" ? 32 : 64, BigInt(result.ret));
-    return signed < 0n ? `ret ${result.ret} (${signed})` : `ret ${result.ret}`;
+    const site = typeof result.site === "string" ? `, site ${result.site}` : "";
+    return (signed < 0n ? `ret ${result.ret} (${signed})` : `ret ${result.ret}`) + site;
   }
   if (result.eax !== undefined) {
     return `eax=${result.eax} ebx=${result.ebx} ecx=${result.ecx} edx=${result.edx}`;

@@ -77,7 +77,13 @@ Deno.test("probeReport produces plain JSON with 0x values", () => {
           },
           {
             op: "hypercall",
-            operands: { nr: "0xb", args: ["0x1", "0x0", "0x0", "0x0"], mode: "64", cpl: 0 },
+            operands: {
+              nr: "0xb",
+              args: ["0x1", "0x0", "0x0", "0x0"],
+              mode: "64",
+              cpl: 0,
+              insn: "native",
+            },
             checks: [{
               expected: "ret = 0xfffffffffffffc18 (-1000)",
               actual: "ret 0xfffffffffffffc18 (-1000)",
@@ -86,7 +92,13 @@ Deno.test("probeReport produces plain JSON with 0x values", () => {
           },
           {
             op: "hypercall",
-            operands: { nr: "0x5", args: ["0x0", "0x0", "0x0", "0x0"], mode: "32", cpl: 3 },
+            operands: {
+              nr: "0x5",
+              args: ["0x0", "0x0", "0x0", "0x0"],
+              mode: "32",
+              cpl: 3,
+              insn: "native",
+            },
             checks: [{
               expected: "ret = 0xfffffc18 (-1000)",
               actual: "skipped: no 32-bit mode",

@@ -1,7 +1,8 @@
 /**
  * The width a step's result is parsed and compared in (the step table of README.md): CPUID
  * registers are 32-bit, a hypercall's return is as wide as its caller's mode, memory and port
- * reads are their access size, everything else is 64-bit.
+ * reads are their access size, APIC registers 32-bit (the x2APIC ICR 64), everything else is
+ * 64-bit.
  *
  * @module
  */
@@ -18,6 +19,8 @@ export function resultWidth(step: Step): number {
     case "read":
     case "in":
       return step.size * 8;
+    case "apic-read":
+      return step.reg === 0x300 && step.via === "msr" ? 64 : 32;
     default:
       return 64;
   }

@@ -66,6 +66,29 @@ export type Fault = "GP" | "UD";
 /** The caller's mode for a hypercall: 64-bit (long mode) or 32-bit (protected or compat). */
 export type HypercallMode = "32" | "64";
 
+/**
+ * The instruction a hypercall step executes: `"vmcall"` (Intel's 0f 01 c1), `"vmmcall"` (AMD's
+ * 0f 01 d9), or `"native"` (the host's own, as Linux's patched KVM_HYPERCALL is).
+ */
+export type HypercallInsnChoice = "native" | "vmcall" | "vmmcall";
+
+/**
+ * The 3 bytes at a hypercall's site after the call, named: KVM rewrites the other vendor's
+ * instruction to the native one (emulator_fix_hypercall, KVM_X86_QUIRK_FIX_HYPERCALL_INSN), so
+ * on an AMD host a `vmcall` site reads `"vmmcall"` afterwards. Other bytes are shown in hex.
+ */
+export type HypercallSite = "vmcall" | "vmmcall" | string;
+
+/**
+ * How an APIC register step reaches the local APIC: `"msr"` is the x2APIC MSR
+ * `0x800 + reg / 16` (#GP unless the APIC is in x2APIC mode), `"mmio"` the xAPIC page at
+ * 0xFEE00000 + reg (KVM reads all ones there in x2APIC mode, the LAPIC_MMIO_HOLE quirk).
+ */
+export type ApicAccess = "msr" | "mmio";
+
+/** A CPUID register. */
+export type CpuidRegisterName = "eax" | "ebx" | "ecx" | "edx";
+
 /** A current privilege level. */
 export type Cpl = 0 | 1 | 2 | 3;
 
@@ -103,6 +126,13 @@ export interface Expectation {
   readonly max?: bigint;
   /** With `equals`: `value & mask == equals`. */
   readonly mask?: bigint;
+  /**
+   * On a cpuid step: the bits of each register its clause compares (`reg & mask == want`);
+   * a register without a mask is compared whole.
+   */
+  readonly registerMask?: Readonly<Partial<Record<CpuidRegisterName, bigint>>>;
+  /** A hypercall's site after the call reads this instruction (see {@linkcode HypercallSite}). */
+  readonly site?: HypercallSite;
   /** With `mask`: `value & mask == equals`. */
   readonly equals?: bigint;
   /** `wait-irq` timed out (`true`) or got its interrupt (`false`). */
@@ -158,14 +188,22 @@ export interface WrmsrStep extends StepBase {
   readonly cpl: Cpl;
 }
 
-/** A hypercall through the host's native instruction (VMCALL or VMMCALL). */
+/**
+ * A hypercall: VMCALL or VMMCALL with RAX = nr and RBX, RCX, RDX, RSI = a0..a3.
+ *
+ * `nr` and `args` are the full 64-bit registers even for a 32-bit caller: KVM reads RAX and
+ * the argument registers and truncates them to 32 bits when the vCPU is not in 64-bit mode
+ * (kvm_emulate_hypercall, is_64_bit_hypercall), and so does the emulated backend.
+ */
 export interface HypercallStep extends StepBase {
   /** The op. */
   readonly op: "hypercall";
-  /** The hypercall number (RAX), unsigned in the mode's width. */
+  /** The hypercall number (RAX), unsigned 64-bit. */
   readonly nr: bigint;
-  /** a0..a3 (RBX, RCX, RDX, RSI), unsigned in the mode's width; missing ones are 0. */
+  /** a0..a3 (RBX, RCX, RDX, RSI), unsigned 64-bit; missing ones are 0. */
   readonly args: readonly [bigint, bigint, bigint, bigint];
+  /** The instruction (default `"native"`). */
+  readonly insn: HypercallInsnChoice;
   /** The caller's mode (default `"64"`). */
   readonly mode: HypercallMode;
   /** The caller's privilege level (default 0; KVM returns -KVM_EPERM above 0). */
@@ -300,6 +338,48 @@ export interface SendIpiStep extends StepBase {
   readonly vector: number;
 }
 
+/** Reads a local APIC register (offset `reg`, e.g. 0xf0 for the SVR). */
+export interface ApicReadStep extends StepBase {
+  /** The op. */
+  readonly op: "apic-read";
+  /** The register's offset in the xAPIC page: a multiple of 16 below 0x400. */
+  readonly reg: number;
+  /** The access (default `"msr"`). */
+  readonly via: ApicAccess;
+}
+
+/** Writes a local APIC register. */
+export interface ApicWriteStep extends StepBase {
+  /** The op. */
+  readonly op: "apic-write";
+  /** The register's offset in the xAPIC page: a multiple of 16 below 0x400. */
+  readonly reg: number;
+  /** The value: 64-bit through the x2APIC ICR MSR, otherwise 32-bit. */
+  readonly value: bigint;
+  /** The access (default `"msr"`). */
+  readonly via: ApicAccess;
+}
+
+/**
+ * INIT of the vCPU running the step (kvm_vcpu_reset with init_event = true: kvmclock, steal
+ * time, async PF and PV EOI disabled, the APIC's registers reset with its base kept); the
+ * program goes on after it in the same long-mode state it had.
+ */
+export interface InitStep extends StepBase {
+  /** The op. */
+  readonly op: "init";
+}
+
+/**
+ * RESET of the vCPU running the step: INIT's reset plus the power-on state (kvm_vcpu_reset
+ * with init_event = false: IA32_APIC_BASE back to 0xFEE00000, enabled, xAPIC mode, BSP on vCPU
+ * 0); the program goes on after it in the same long-mode state it had.
+ */
+export interface ResetStep extends StepBase {
+  /** The op. */
+  readonly op: "reset";
+}
+
 /** One step of a probe program: a discriminated union on `op`. */
 export type Step =
   | CpuidStep
@@ -320,7 +400,11 @@ export type Step =
   | CliStep
   | EoiStep
   | WaitIrqStep
-  | SendIpiStep;
+  | SendIpiStep
+  | ApicReadStep
+  | ApicWriteStep
+  | InitStep
+  | ResetStep;
 
 /** The name of a step's operation. */
 export type StepOp = Step["op"];
@@ -354,6 +438,10 @@ export const STEP_OPS: readonly StepOp[] = [
   "eoi",
   "wait-irq",
   "sendIpi",
+  "apic-read",
+  "apic-write",
+  "init",
+  "reset",
 ];
 
 /** One vCPU's program. */
@@ -424,6 +512,8 @@ export interface HypercallReturn {
   readonly op: "hypercall";
   /** RAX after the call (unsigned: -1000 is 0xfffffffffffffc18). */
   readonly ret: bigint;
+  /** The instruction at the call's site after the call (see {@linkcode HypercallSite}). */
+  readonly site?: HypercallSite;
 }
 
 /** The result of `wait-irq`. */
@@ -458,6 +548,12 @@ export type StepResult =
   | DoneResult<"eoi">
   | WaitIrqResult
   | DoneResult<"sendIpi">
+  | ValueResult<"apic-read">
+  | FaultResult<"apic-read", "GP">
+  | DoneResult<"apic-write">
+  | FaultResult<"apic-write", "GP">
+  | DoneResult<"init">
+  | DoneResult<"reset">
   | SkippedResult;
 
 /**
