@@ -19,19 +19,58 @@
  * @module
  */
 
-/** Where the initramfs holds busybox (the script runs every command through it). */
+/**
+ * Where the initramfs holds busybox (the script runs every command through it).
+ *
+ * @example
+ * ```ts
+ * import { BOOT_BUSYBOX } from "@pvkit/vmm";
+ * console.log(BOOT_BUSYBOX); // "/bin/busybox"
+ * ```
+ */
 export const BOOT_BUSYBOX = "/bin/busybox";
-/** The prefix of the init script's progress lines (`pvkit-boot: init 0.93`). */
+/**
+ * The prefix of the init script's progress lines (`pvkit-boot: init 0.93`).
+ *
+ * @example
+ * ```ts
+ * import { BOOT_MARK } from "@pvkit/vmm";
+ * console.log(`${BOOT_MARK} init 0.93`);
+ * ```
+ */
 export const BOOT_MARK = "pvkit-boot:";
-/** The prefix of every line of the report block (`pvkit-report: dmesg kvm-guest: ...`). */
+/**
+ * The prefix of every line of the report block (`pvkit-report: dmesg kvm-guest: ...`).
+ *
+ * @example
+ * ```ts
+ * import { REPORT_MARK } from "@pvkit/vmm";
+ * console.log(`${REPORT_MARK} dmesg kvm-guest: setup PV IPIs`);
+ * ```
+ */
 export const REPORT_MARK = "pvkit-report:";
-/** How long each online CPU spins after the report, unless `pvkit.load=N` says otherwise. */
+/**
+ * How long (seconds) each online CPU spins after the report, unless `pvkit.load=N` says
+ * otherwise.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LOAD_SECONDS } from "@pvkit/vmm";
+ * console.log(DEFAULT_LOAD_SECONDS); // 1
+ * ```
+ */
 export const DEFAULT_LOAD_SECONDS = 1;
 
 /**
  * The kernel log lines the report keeps (an extended regular expression for busybox `grep -i
  * -E`): hypervisor detection, every `kvm`/`kvm-clock`/`kvm-guest` line, clocksource and TSC
  * lines, APIC and x2APIC lines, SMP bring-up, cpuidle and haltpoll, the command line, panics.
+ *
+ * @example
+ * ```ts
+ * import { REPORT_DMESG_PATTERN } from "@pvkit/vmm";
+ * console.log(new RegExp(REPORT_DMESG_PATTERN, "i").test("kvm-guest: setup PV IPIs")); // true
+ * ```
  */
 export const REPORT_DMESG_PATTERN =
   "hypervisor detected|kvm|clocksource|tsc: |apic|smpboot|smp: |cpuidle|haltpoll|command line|steal|panic";

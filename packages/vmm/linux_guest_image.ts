@@ -21,7 +21,16 @@ import {
 } from "@pvkit/nested";
 import { BOOT_BUSYBOX, bootInitScript } from "./boot_init.ts";
 
-/** The files `pvkit boot` needs to boot the Linux guest. */
+/**
+ * The files `pvkit boot` needs to boot the Linux guest.
+ *
+ * @example
+ * ```ts
+ * import type { LinuxGuestImage } from "@pvkit/vmm";
+ * const show = (i: LinuxGuestImage) => `-kernel ${i.kernel} -initrd ${i.initrd}`;
+ * console.log(typeof show);
+ * ```
+ */
 export interface LinuxGuestImage {
   /** The bzImage (`<cache>/nested/kernel/<package>/boot/vmlinuz-<release>`). */
   readonly kernel: string;
@@ -31,7 +40,16 @@ export interface LinuxGuestImage {
   readonly kernelVersion: string;
 }
 
-/** How {@linkcode provisionLinuxGuest} runs. */
+/**
+ * How {@linkcode provisionLinuxGuest} runs.
+ *
+ * @example
+ * ```ts
+ * import type { LinuxGuestOptions } from "@pvkit/vmm";
+ * const options: LinuxGuestOptions = { progress: (m) => console.error(m) };
+ * console.log(typeof options.progress);
+ * ```
+ */
 export interface LinuxGuestOptions {
   /** Told about slow steps (downloads, installs). Default: nothing. */
   readonly progress?: ProgressSink;
