@@ -334,3 +334,49 @@ Deno.test("msrWritesFromSummaries keeps enabling and final values, and leaves re
     ]],
   );
 });
+
+Deno.test("a real console: Debian 6.1 under QEMU -accel kvm -cpu host,-xsave -smp 2 on the nested KVM", () => {
+  // Captured with this package's initramfs inside pvkit nested (QEMU 7.2, kernel 6.1.0-57-amd64,
+  // -append "console=ttyS0 reboot=k panic=-1 quiet"). QEMU does not report MSR writes, so the
+  // MSR-only rows are unknown; everything the kernel says agrees with the model.
+  const text = Deno.readTextFileSync(
+    new URL("./testdata/qemu_kvm_debian61_smp2.txt", import.meta.url),
+  );
+  const console = parseGuestConsole(text);
+  assertEquals(console.missing, []);
+  assertEquals([console.initUptimeSeconds, console.clocksource, console.onlineCpus], [
+    6.19,
+    "kvm-clock",
+    [0, 1],
+  ]);
+  const report = buildPvReport({
+    offered: { leaf40000001: { eax: KVM_DEFAULT_EAX, edx: 0 }, leaf1Ecx: LEAF1_ECX, vcpus: 2 },
+    observed: {},
+    console,
+    cmdline: "console=ttyS0 reboot=k panic=-1 quiet",
+  });
+  assertEquals(
+    report.rows.filter((r) => r.taken !== "unknown").map((r) => [r.feature, r.taken, r.agree]),
+    [
+      ["kvmclock", true, true],
+      ["kvmclock-stable-bit", true, true],
+      ["nop-io-delay", true, true],
+      ["steal-time", true, true],
+      ["pv-tlb-flush", true, true],
+      ["pv-sched-yield", true, true],
+      ["pv-ipi", true, true],
+      ["pv-spinlock", true, true],
+      ["haltpoll", false, true],
+      ["msi-ext-dest-id", false, true],
+    ],
+  );
+  assertEquals(report.rows.filter((r) => r.taken === "unknown").map((r) => r.feature), [
+    "pv-eoi",
+    "async-pf",
+  ]);
+  assertEquals(
+    row(report, "steal-time").evidence.at(-1),
+    "/proc/stat steal 660 ticks (cpu0 319, cpu1 341)",
+  );
+  assertEquals([report.kernelLog.modelOnly, report.kernelLog.kernelOnly], [[], []]);
+});
