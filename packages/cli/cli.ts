@@ -22,6 +22,7 @@ import { versionText } from "./version.ts";
 import { doctorCommand } from "./doctor_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { nestedCommand } from "./nested_command.ts";
+import { bootCommand } from "./boot_command.ts";
 import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
 import { diffProbeFiles, renderDiff } from "./diff_command.ts";
 import { EmuProbeBackend } from "@pvkit/emu";
@@ -185,6 +186,8 @@ export async function runCli(
         return await benchCommand(rest, io);
       case "nested":
         return await nestedCommand(rest, io);
+      case "boot":
+        return await bootCommand(rest, io);
       case "help":
         return help(rest, io);
       case "--help":

@@ -7,6 +7,7 @@
 import { PvkitError } from "@pvkit/machine";
 import { didYouMean } from "@pvkit/qemu";
 import { NESTED_HELP } from "./nested_command.ts";
+import { BOOT_HELP } from "./boot_command.ts";
 
 const DESCRIBE_OPTIONS = `options:
   -cpu MODEL[,FLAG=on|off...]   QEMU's -cpu (default qemu64); -cpu help lists the models
@@ -82,6 +83,7 @@ usage: pvkit doctor [--json]`,
 
 usage: pvkit bench exits [--count N] [--rounds R] [--json]`,
   nested: NESTED_HELP,
+  boot: BOOT_HELP,
   demo: `pvkit demo: the default machine, -cpu host, and the built-in probes on each backend
 
 usage: pvkit demo`,
@@ -113,6 +115,7 @@ usage:
   pvkit doctor [--json]
   pvkit bench exits [--count N] [--rounds R] [--json]
   pvkit nested [--smp N] [--memory SIZE] [--timeout S] -- CMD [ARGS...]
+  pvkit boot -kernel FILE [-initrd FILE] [-append CMDLINE] [-cpu ...] [-smp N] [-m SIZE] [--report]
   pvkit demo
   pvkit help [COMMAND]
   pvkit --version

@@ -13,6 +13,7 @@ import { parseFlags } from "./cli_flags.ts";
 import type { CliOutput } from "./cli_output.ts";
 import { positiveIntegerOption } from "./integer_option.ts";
 import { callerFolder, callerPath } from "./caller_path.ts";
+import { memorySizeMiB } from "./memory_size.ts";
 
 /** Exit statuses of `pvkit nested` when the job did not run to its own end. */
 export const NESTED_EXIT = { runnerFailed: 125, timeout: 124, notFound: 127 } as const;
@@ -90,7 +91,7 @@ export function parseNestedArgs(argv: readonly string[]): NestedOptions & { quie
   return {
     command: argv.slice(dash + 1),
     ...(smp !== undefined ? { smp: positiveIntegerOption("--smp", smp) } : {}),
-    ...(memory !== undefined ? { memoryMiB: memorySizeMiB(memory) } : {}),
+    ...(memory !== undefined ? { memoryMiB: memorySizeMiB("--memory", memory, 256) } : {}),
     ...(timeout !== undefined
       ? { timeoutMs: positiveIntegerOption("--timeout", timeout) * 1000 }
       : {}),
@@ -104,28 +105,6 @@ export function parseNestedArgs(argv: readonly string[]): NestedOptions & { quie
     cwd: callerFolder(),
     quiet: flags.on.has("--quiet"),
   };
-}
-
-/**
- * A memory size as QEMU's `-m` reads it: a number of MiB, or a number with `M` or `G`.
- *
- * @throws {PvkitError} (`bad-cli-option`) for anything else, or less than 256 MiB
- * @example
- * ```ts
- * import { memorySizeMiB } from "@pvkit/cli";
- * console.log(memorySizeMiB("4G"), memorySizeMiB("512")); // 4096 512
- * ```
- */
-export function memorySizeMiB(text: string): number {
-  const m = /^(\d{1,7})([MG]i?B?)?$/i.exec(text.trim());
-  const mib = m ? Number(m[1]) * (m[2]?.[0].toUpperCase() === "G" ? 1024 : 1) : NaN;
-  if (!(mib >= 256 && mib <= 1024 * 1024)) {
-    throw new PvkitError(
-      "bad-cli-option",
-      `--memory takes a size from 256M to 1024G (e.g. 2G, 512M), not "${text}"`,
-    );
-  }
-  return mib;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   BOOT_GDT_GPA,
   BOOT_GDT_LIMIT,
   BOOT_IDT_GPA,
+  BOOT_IDT_LIMIT,
   BOOT_STACK_POINTER,
   bootGdt,
   bootIdt,
@@ -29,7 +30,7 @@ import {
   LONG_MODE_RFLAGS,
   longModeSegments,
 } from "@pvkit/x86";
-import { type KvmRegs, type KvmSegment, zeroKvmRegs } from "./structs.ts";
+import { type KvmRegs, type KvmSegment, type KvmSregs, zeroKvmRegs } from "./structs.ts";
 import type { KvmVcpu } from "./vcpu.ts";
 
 /**
@@ -216,6 +217,55 @@ export function longModeImage(options: LongModeOptions = {}): GuestChunk[] {
 }
 
 /**
+ * The part of `kvm_sregs` a 64-bit start sets: flat segments from the boot GDT, GDTR/IDTR,
+ * CR0/CR3/CR4 and EFER. The rest (LDT, CR2, CR8, APIC base) keeps KVM's reset values.
+ *
+ * @example
+ * ```ts
+ * import type { LongModeSregs } from "@pvkit/kvm";
+ * const keys: (keyof LongModeSregs)[] = ["cs", "cr3", "efer"];
+ * console.log(keys.length); // 3
+ * ```
+ */
+export type LongModeSregs = Pick<
+  KvmSregs,
+  "cs" | "ds" | "es" | "fs" | "gs" | "ss" | "tr" | "gdt" | "idt" | "cr0" | "cr3" | "cr4" | "efer"
+>;
+
+/**
+ * The special registers of a 64-bit start in the Firecracker layout (spec §2.3), as data:
+ * spread them over KVM's reset state (`{ ...vcpu.kvmGetSregs(), ...longModeSregs() }`) and
+ * KVM_SET_SREGS the result. `idtLimit` is the IDTR limit (default 7, Firecracker's one-entry
+ * IDT at 0x520). Shared by {@linkcode setupLongMode} and the Linux boot of `@pvkit/vmm`.
+ *
+ * @example
+ * ```ts
+ * import { longModeSregs } from "@pvkit/kvm";
+ * const s = longModeSregs();
+ * console.log(s.cs.selector, s.cr3.toString(16), s.efer.toString(16), s.idt.limit); // 8 "9000" "500" 7
+ * ```
+ */
+export function longModeSregs(idtLimit: number = BOOT_IDT_LIMIT): LongModeSregs {
+  const segs = longModeSegments();
+  const seg = (s: KvmSegment): KvmSegment => ({ ...s });
+  return {
+    cs: seg(segs.cs),
+    ds: seg(segs.ds),
+    es: seg(segs.es),
+    fs: seg(segs.fs),
+    gs: seg(segs.gs),
+    ss: seg(segs.ss),
+    tr: seg(segs.tr),
+    gdt: { base: BOOT_GDT_GPA, limit: BOOT_GDT_LIMIT },
+    idt: { base: LONG_MODE_IDT_GPA, limit: idtLimit },
+    cr0: LONG_MODE_CR0,
+    cr3: LONG_MODE_CR3,
+    cr4: LONG_MODE_CR4,
+    efer: LONG_MODE_EFER,
+  };
+}
+
+/**
  * Sets up `vcpu` to start in 64-bit mode and writes the tables and code into `memory`
  * (normally `vm.memory`): KVM_GET_SREGS, then segments, GDTR/IDTR, CR0/CR3/CR4 and EFER from
  * `@pvkit/x86`, KVM_SET_SREGS; then KVM_SET_REGS with RIP at the entry, RSP = RBP = 0x8FF0 and
@@ -245,23 +295,7 @@ export function setupLongMode(
   const entry = options.entry ??
     (options.code ? codeChunk(options.code, undefined).gpa : HIMEM_START);
 
-  const sregs = vcpu.kvmGetSregs();
-  const segs = longModeSegments();
-  const seg = (s: KvmSegment): KvmSegment => ({ ...s });
-  sregs.cs = seg(segs.cs);
-  sregs.ds = seg(segs.ds);
-  sregs.es = seg(segs.es);
-  sregs.fs = seg(segs.fs);
-  sregs.gs = seg(segs.gs);
-  sregs.ss = seg(segs.ss);
-  sregs.tr = seg(segs.tr);
-  sregs.gdt = { base: BOOT_GDT_GPA, limit: BOOT_GDT_LIMIT };
-  sregs.idt = { base: LONG_MODE_IDT_GPA, limit: image[1].bytes.length - 1 };
-  sregs.cr0 = LONG_MODE_CR0;
-  sregs.cr3 = LONG_MODE_CR3;
-  sregs.cr4 = LONG_MODE_CR4;
-  sregs.efer = LONG_MODE_EFER;
-  vcpu.kvmSetSregs(sregs);
+  vcpu.kvmSetSregs({ ...vcpu.kvmGetSregs(), ...longModeSregs(image[1].bytes.length - 1) });
 
   const stack = options.stackPointer ?? BOOT_STACK_POINTER;
   vcpu.kvmSetRegs({

@@ -53,6 +53,8 @@ export type StopReasonCode = (typeof STOP_REASON)[keyof typeof STOP_REASON];
  */
 export const VCPU_STATE = { starting: 0, running: 1, stopping: 2, exited: 3 } as const;
 
+// Control words: 0 stop requested, 1 reason, 2 vCPU, 3-4 detail, 5 start.
+const START_WORD = 5;
 /** Control words before the per-vCPU ones. */
 const CONTROL_HEADER = 8;
 /** Control words per vCPU: tid, state, spare, spare. */
@@ -61,6 +63,11 @@ const CONTROL_PER_VCPU = 4;
 export const EXIT_REASON_SLOTS = 64;
 /** Words per watched MSR per vCPU: writes, last value, last non-zero value, refused writes. */
 const MSR_WORDS = 4;
+
+/** Watched MSR writes kept in order per vCPU (Linux writes about ten per CPU while booting). */
+export const MSR_TRACE_ENTRIES = 256;
+/** Words per vCPU in {@linkcode BootShared.msrTrace}: the count, then (msr, value) pairs. */
+export const MSR_TRACE_WORDS: number = 1 + 2 * MSR_TRACE_ENTRIES;
 
 /**
  * The words of one watched MSR's record, in {@linkcode BootShared.msrLog}.
@@ -83,6 +90,8 @@ export interface BootSharedBuffers {
   readonly exits: SharedArrayBuffer;
   /** Watched MSR writes (BigUint64, vCPU-major). */
   readonly msrs: SharedArrayBuffer;
+  /** The watched MSR writes in order (BigUint64, vCPU-major: count, then msr/value pairs). */
+  readonly msrTrace: SharedArrayBuffer;
   /** Accesses to ports no device claims (Uint32, by port). */
   readonly unclaimedPorts: SharedArrayBuffer;
   /** Exits to MMIO addresses no device claims (Uint32, one word). */
@@ -111,6 +120,11 @@ export class BootShared {
   readonly exits: Uint32Array;
   /** Watched MSR records: `msrLog[(vcpu * WATCHED_PV_MSRS.length + slot) * 4 + word]`. */
   readonly msrLog: BigUint64Array;
+  /**
+   * The first {@linkcode MSR_TRACE_ENTRIES} watched MSR writes of each vCPU, in order: at
+   * `vcpu * MSR_TRACE_WORDS` the count (including writes past the end), then (msr, value) pairs.
+   */
+  readonly msrTrace: BigUint64Array;
   /** Accesses to unclaimed ports, by port. */
   readonly unclaimedPorts: Uint32Array;
   /** Exits to unclaimed MMIO. */
@@ -121,6 +135,7 @@ export class BootShared {
     this.control = new Int32Array(buffers.control);
     this.exits = new Uint32Array(buffers.exits);
     this.msrLog = new BigUint64Array(buffers.msrs);
+    this.msrTrace = new BigUint64Array(buffers.msrTrace);
     this.unclaimedPorts = new Uint32Array(buffers.unclaimedPorts);
     this.unclaimedMmio = new Uint32Array(buffers.unclaimedMmio);
   }
@@ -133,6 +148,7 @@ export class BootShared {
       control: sab(4 * (CONTROL_HEADER + CONTROL_PER_VCPU * vcpus)),
       exits: sab(4 * EXIT_REASON_SLOTS * vcpus),
       msrs: sab(8 * MSR_WORDS * WATCHED_PV_MSRS.length * vcpus),
+      msrTrace: sab(8 * MSR_TRACE_WORDS * vcpus),
       unclaimedPorts: sab(4 * 0x10000),
       unclaimedMmio: sab(4),
     });
@@ -187,6 +203,23 @@ export class BootShared {
     const wait = Atomics.waitAsync(this.control, 0, 0, ms);
     if (wait.async) await wait.value;
     return this.stopping;
+  }
+
+  /** Lets every vCPU thread enter the guest (they wait for this after their set-up). */
+  start(): void {
+    Atomics.store(this.control, START_WORD, 1);
+    Atomics.notify(this.control, START_WORD);
+  }
+
+  /**
+   * Blocks the calling (vCPU) thread until {@linkcode BootShared.start} or a stop; true when
+   * started.
+   */
+  awaitStart(): boolean {
+    while (Atomics.load(this.control, START_WORD) === 0 && !this.stopping) {
+      Atomics.wait(this.control, START_WORD, 0, 100);
+    }
+    return !this.stopping;
   }
 
   /** vCPU `i`'s thread id (0 until its Worker started). */

@@ -16,6 +16,30 @@ export * from "./linux_guest_image.ts";
 export * from "./pv_prediction.ts";
 export * from "./pv_report.ts";
 export * from "./pv_report_text.ts";
+// The boot image: bzImage header, guest-physical layout, e820, zero page, initrd placement,
+// MP table, the boot CPU's entry state, and loadLinux putting it all into guest memory.
+export * from "./boot_cpu_state.ts";
+export * from "./boot_layout.ts";
+export * from "./boot_params.ts";
+export * from "./bzimage.ts";
+export * from "./e820.ts";
+export * from "./initrd_placement.ts";
+export * from "./kernel_footprint.ts";
+export * from "./load_linux.ts";
+export * from "./mptable.ts";
+export * from "./boot_cpuid.ts";
+export * from "./boot_machine.ts";
+export * from "./boot_observations.ts";
+export * from "./boot_report.ts";
+export * from "./boot_shared.ts";
+export * from "./boot_stop.ts";
+export * from "./legacy_devices.ts";
+export * from "./linux_vm.ts";
+export * from "./pv_msr_watch.ts";
+export * from "./vcpu_exit_loop.ts";
 // Types the report and image API above names, from the packages that define them.
 export type { FeatureDecision, GuestPvFeature } from "@pvkit/guest";
 export type { CpioEntry, ProgressSink } from "@pvkit/nested";
+export type { Gpa, GuestMemory } from "@pvkit/machine";
+export type { KvmDtable, KvmRegs, KvmSegment, KvmSregs, LongModeSregs, MsrEntry } from "@pvkit/kvm";
+export type { GuestChunk } from "@pvkit/x86";

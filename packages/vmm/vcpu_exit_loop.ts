@@ -9,7 +9,14 @@
  * @module
  */
 
-import { type BootShared, EXIT_REASON_SLOTS, MSR_LOG, STOP_REASON } from "./boot_shared.ts";
+import {
+  type BootShared,
+  EXIT_REASON_SLOTS,
+  MSR_LOG,
+  MSR_TRACE_ENTRIES,
+  MSR_TRACE_WORDS,
+  STOP_REASON,
+} from "./boot_shared.ts";
 import { watchedMsrSlot } from "./pv_msr_watch.ts";
 
 // KVM_EXIT_* (include/uapi/linux/kvm.h).
@@ -163,6 +170,13 @@ function msrWrite(vcpu: ExitLoopVcpu, index: number, shared: BootShared): void {
     return;
   }
   log[at + MSR_LOG.writes]++;
+  const trace = shared.msrTrace;
+  const base = index * MSR_TRACE_WORDS;
+  const n = Number(trace[base]++);
+  if (n < MSR_TRACE_ENTRIES) {
+    trace[base + 1 + 2 * n] = BigInt(msr);
+    trace[base + 2 + 2 * n] = data;
+  }
   log[at + MSR_LOG.last] = data;
   if (data !== 0n) log[at + MSR_LOG.lastNonZero] = data;
 }
