@@ -6,7 +6,12 @@
  * @module
  */
 
-import { diffProbeRuns, formatDifferences, type ProbeDifference } from "@pvkit/kvm-probe";
+import {
+  diffProbeRuns,
+  formatDifferences,
+  nativeHypercallInsn,
+  type ProbeDifference,
+} from "@pvkit/kvm-probe";
 import { loadProbeFile, type ProbeRunOptions } from "@pvkit/probe";
 import { bold } from "./colors.ts";
 import { PvkitError, type PvPlugin } from "@pvkit/machine";
@@ -55,8 +60,9 @@ export async function diffProbeFiles(
   options: ProbeRunOptions = {},
   extra: readonly PvPlugin[] = [],
 ): Promise<ProbeFileDiff[]> {
-  const emu = probeBackend("emu", extra);
   const kvm = kvmBackendForDiff(extra);
+  // The emulated KVM rewrites the other vendor's hypercall instruction to this host's.
+  const emu = probeBackend("emu", extra, { hypercallInsn: nativeHypercallInsn() });
   const out: ProbeFileDiff[] = [];
   for (const file of files) {
     const probe = await loadProbeFile(callerPath(file));

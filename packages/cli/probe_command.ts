@@ -8,7 +8,7 @@
  */
 
 import { PvkitError } from "@pvkit/machine";
-import { EmuProbeBackend } from "@pvkit/emu";
+import { EmuProbeBackend, type EmuProbeBackendOptions } from "@pvkit/emu";
 import { probeKvm } from "@pvkit/kvm";
 import { KvmProbeBackend } from "@pvkit/kvm-probe";
 import {
@@ -29,7 +29,8 @@ export const PROBE_BACKENDS: readonly string[] = ["emu", "kvm"];
 
 /**
  * Creates the backend named on the command line. A probe may name pvkit's opt-in plugins and
- * `extra` ones (loaded with `--plugin`) in `machine.plugins`.
+ * `extra` ones (loaded with `--plugin`) in `machine.plugins`; `emuOptions` tune the emulated
+ * backend (the native hypercall instruction of the KVM it is compared with).
  *
  * @throws {PvkitError} for an unknown backend
  * @example
@@ -38,10 +39,14 @@ export const PROBE_BACKENDS: readonly string[] = ["emu", "kvm"];
  * console.log(probeBackend("emu").name); // "emu"
  * ```
  */
-export function probeBackend(name: string, extra: readonly PvPlugin[] = []): ProbeBackend {
+export function probeBackend(
+  name: string,
+  extra: readonly PvPlugin[] = [],
+  emuOptions: Pick<EmuProbeBackendOptions, "hypercallInsn"> = {},
+): ProbeBackend {
   const plugins = new Map(optionalPlugins);
   for (const plugin of extra) plugins.set(plugin.manifest.name, plugin);
-  if (name === "emu") return new EmuProbeBackend({ plugins });
+  if (name === "emu") return new EmuProbeBackend({ ...emuOptions, plugins });
   if (name === "kvm") {
     const kvm = probeKvm();
     if (!kvm.usable) {

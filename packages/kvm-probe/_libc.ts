@@ -26,3 +26,26 @@ export function setMpStateRunnable(vcpuFd: number): number {
   const state = new Uint32Array([KVM_MP_STATE_RUNNABLE]);
   return libc().ioctl(vcpuFd, BigInt(KVM_IOCTL.KVM_SET_MP_STATE), state);
 }
+
+/**
+ * KVM_GET_MP_STATE on a vCPU fd: also makes KVM accept pending INIT/SIPI
+ * (kvm_arch_vcpu_ioctl_get_mpstate → kvm_apic_accept_events → kvm_vcpu_reset). The state, or
+ * -1 when the ioctl failed.
+ */
+export function getMpState(vcpuFd: number): number {
+  const state = new Uint32Array(1);
+  const r = libc().ioctl(vcpuFd, BigInt(KVM_IOCTL.KVM_GET_MP_STATE), state);
+  return r === 0 ? state[0] : -1;
+}
+
+/**
+ * KVM_SIGNAL_MSI on a VM fd: an INIT (delivery mode 5, edge, assert) to physical APIC ID
+ * `apicId` (below 256), as a VMM's INIT does. Returns what the ioctl returned (> 0: delivered).
+ */
+export function signalInit(vmFd: number, apicId: number): number {
+  // struct kvm_msi: address_lo, address_hi, data, flags, devid, pad[12].
+  const msi = new Uint32Array(8);
+  msi[0] = 0xfee00000 | ((apicId & 0xff) << 12);
+  msi[2] = 0x4500;
+  return libc().ioctl(vmFd, BigInt(KVM_IOCTL.KVM_SIGNAL_MSI), msi);
+}

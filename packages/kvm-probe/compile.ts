@@ -23,7 +23,8 @@
 import type { GuestMemory } from "@pvkit/machine";
 import type { Probe, Step, StepResult } from "@pvkit/probe";
 import type { AssembledCode } from "@pvkit/kvm";
-import { Assembler } from "@pvkit/x86";
+import { Assembler, BOOT_GDT_ENTRIES, encodeGdtEntry } from "@pvkit/x86";
+import { x2apicMsr, XAPIC_BASE_GPA } from "@pvkit/probe";
 
 /**
  * The I/O ports the generated code uses to talk to the backend (chosen outside the ports
@@ -39,7 +40,38 @@ export const KVM_PROBE_PORTS: {
   readonly done: number;
   readonly fault: number;
   readonly preempt: number;
-} = Object.freeze({ done: 0x510, fault: 0x511, preempt: 0x512 });
+  readonly reset: number;
+} = Object.freeze({ done: 0x510, fault: 0x511, preempt: 0x512, reset: 0x513 });
+
+/**
+ * The selectors of the probe GDT ({@linkcode probeGdt}): the boot GDT's 64-bit code, data and
+ * TSS, and a 32-bit code segment for compatibility-mode hypercalls (`mode: "32"`).
+ *
+ * @example
+ * ```ts
+ * import { PROBE_SELECTORS } from "@pvkit/kvm-probe";
+ * console.log(PROBE_SELECTORS.code32); // 32
+ * ```
+ */
+export const PROBE_SELECTORS: { readonly code64: 0x08; readonly code32: 0x20 } = Object.freeze({
+  code64: 0x08,
+  code32: 0x20,
+});
+
+/**
+ * The probe GDT: the boot GDT's entries plus a flat 32-bit code segment at
+ * {@linkcode PROBE_SELECTORS}`.code32` (a vCPU running there in long mode is in compatibility
+ * mode, where KVM truncates hypercall registers to 32 bits: is_64_bit_hypercall).
+ *
+ * @example
+ * ```ts
+ * import { probeGdt } from "@pvkit/kvm-probe";
+ * console.log(probeGdt().length); // 5
+ * ```
+ */
+export function probeGdt(): bigint[] {
+  return [...BOOT_GDT_ENTRIES, encodeGdtEntry(0xc09b, 0, 0xfffff)];
+}
 
 /**
  * The status word at the start of each step's result record.
@@ -103,6 +135,10 @@ export interface ProbeLayout {
   results(v: number): bigint;
   /** vCPU `v`'s code. */
   code(v: number): bigint;
+  /** The probe GDT ({@linkcode probeGdt}), its GDTR image 0x100 bytes above. */
+  readonly gdt: bigint;
+  /** The page directory that maps the xAPIC page (PDPT[3]: 3-4 GiB). */
+  readonly apicPageDirectory: bigint;
 }
 
 /**
@@ -125,6 +161,8 @@ export function probeLayout(memory: number): ProbeLayout {
     stackTop: (v) => base + 0x20000n + BigInt(v + 1) * 0x4000n - 0x10n,
     results: (v) => base + 0x40000n + BigInt(v) * 0x8000n,
     code: (v) => base + 0x80000n + BigInt(v) * 0x10000n,
+    gdt: base + 0x10000n,
+    apicPageDirectory: base + 0x11000n,
   };
 }
 
@@ -246,6 +284,8 @@ export interface CompiledVcpu {
   readonly stackTop: bigint;
   /** Steps that are not executed, with the reason (they become `{skipped}` results). */
   readonly skipped: ReadonlyMap<number, string>;
+  /** The address of each hypercall step's instruction, by step index (read back after the run). */
+  readonly sites: ReadonlyMap<number, bigint>;
 }
 
 function rdtscToRax(a: Assembler): Assembler {
@@ -274,9 +314,6 @@ export function unsupportedReason(step: Step, options: CompileOptions): string |
         : undefined;
     case "hypercall":
       if (typeof options.hypercall === "object") return options.hypercall.unavailable;
-      if (step.mode !== "64") {
-        return "32-bit hypercalls need a compatibility-mode code segment, which the KVM backend does not set up";
-      }
       if (step.cpl !== 0) {
         return `hypercall at CPL ${step.cpl}: the KVM backend runs probe code at CPL 0 only`;
       }
@@ -287,6 +324,14 @@ export function unsupportedReason(step: Step, options: CompileOptions): string |
       return options.lapic
         ? undefined
         : `${step.op} needs an in-kernel local APIC (kernel-irqchip=on or split); this machine has none`;
+    case "apic-read":
+    case "apic-write":
+    case "init":
+    case "reset":
+      return options.lapic
+        ? undefined
+        : `${step.op} needs an in-kernel local APIC (kernel-irqchip=on or split): the KVM backend ` +
+          "sends INIT and reaches APIC registers through it; this machine has none";
     default:
       return undefined;
   }
@@ -319,6 +364,8 @@ export function compileVcpu(probe: Probe, index: number, options: CompileOptions
   const skipped = new Map<number, string>();
   a.movImm("r15", control);
   a.movStoreImm({ base: "r15", disp: CTRL_FAULT }, 0, 64);
+  a.lgdt(layout.gdt + 0x100n); // the probe GDT, with a 32-bit code segment
+  const sites = new Map<number, string>();
   if (options.enableApic && options.lapic) {
     // x2APIC on (APIC_BASE bits 10 and 11), then software-enable it (SVR bit 8).
     a.movImm("ecx", MSR_APIC_BASE).rdmsr().or("eax", 0xc00).wrmsr();
@@ -366,11 +413,26 @@ export function compileVcpu(probe: Probe, index: number, options: CompileOptions
         faultCheck(RESULT_STATUS.gp, () => status(RESULT_STATUS.ok));
         break;
       case "hypercall": {
-        const insn = options.hypercall as HypercallInsn;
+        const insn = step.insn === "native" ? options.hypercall as HypercallInsn : step.insn;
+        const site = `site${i}`;
+        sites.set(i, site);
+        // Full 64-bit registers, even for a 32-bit caller: KVM truncates them.
         clearFault().movImm("rax", step.nr).movImm("rbx", step.args[0])
           .movImm("rcx", step.args[1]).movImm("rdx", step.args[2]).movImm("rsi", step.args[3]);
+        const back = a.newLabel();
+        if (step.mode === "32") {
+          // Far return into the 32-bit code segment: compatibility mode.
+          a.push(PROBE_SELECTORS.code32).movImm("r8", `compat${i}`).push("r8").db(0x48, 0xcb);
+          a.label(`compat${i}`);
+        }
+        a.label(site);
         if (insn === "vmcall") a.vmcall();
         else a.vmmcall();
+        if (step.mode === "32") {
+          // 32-bit code: push imm8 (selector), push imm32 (target), retf.
+          a.db(0x6a, PROBE_SELECTORS.code64, 0x68).dd(back).db(0xcb);
+        }
+        a.label(back);
         faultCheck(RESULT_STATUS.ud, () => {
           a.movStore(val(0), "rax");
           status(RESULT_STATUS.ok);
@@ -472,6 +534,41 @@ export function compileVcpu(probe: Probe, index: number, options: CompileOptions
           .movImm("edx", step.apicId).wrmsr();
         faultCheck(RESULT_STATUS.unexpectedFault, () => status(RESULT_STATUS.ok));
         break;
+      case "apic-read":
+        if (step.via === "mmio") {
+          a.movImm("rbx", XAPIC_BASE_GPA + BigInt(step.reg)).movLoad("eax", { base: "rbx" })
+            .movStore(val(0), "rax");
+          status(RESULT_STATUS.ok);
+          break;
+        }
+        clearFault().movImm("ecx", x2apicMsr(step.reg)).rdmsr();
+        faultCheck(RESULT_STATUS.gp, () => {
+          a.movStore(val(0), "eax").movStore(val(4), "edx");
+          status(RESULT_STATUS.ok);
+        });
+        break;
+      case "apic-write":
+        if (step.via === "mmio") {
+          a.movImm("rbx", XAPIC_BASE_GPA + BigInt(step.reg)).movImm("eax", step.value)
+            .movStore({ base: "rbx" }, "eax");
+          status(RESULT_STATUS.ok);
+          break;
+        }
+        clearFault().movImm("ecx", x2apicMsr(step.reg))
+          .movImm("eax", step.value & 0xffff_ffffn).movImm("edx", step.value >> 32n).wrmsr();
+        faultCheck(RESULT_STATUS.gp, () => status(RESULT_STATUS.ok));
+        break;
+      case "init":
+      case "reset":
+        // The host does it (KvmProbeBackend): EAX = step index << 1 | RESET; it resumes at
+        // the NOP (which KVM's completion of the OUT may skip).
+        a.movImm("dx", KVM_PROBE_PORTS.reset).movImm(
+          "eax",
+          (i << 1) | (step.op === "reset" ? 1 : 0),
+        )
+          .out("dx", "eax").nop();
+        status(RESULT_STATUS.ok);
+        break;
       case "wait-irq": {
         const loop = a.newLabel();
         const got = a.newLabel();
@@ -491,7 +588,15 @@ export function compileVcpu(probe: Probe, index: number, options: CompileOptions
   });
   const stop = a.newLabel();
   a.movImm("dx", KVM_PROBE_PORTS.done).out("dx", "al").label(stop).jmp(stop);
-  return { code: a, control, results, stackTop: layout.stackTop(index), skipped };
+  const siteAddresses = new Map([...sites].map(([k, l]) => [k, a.addressOf(l)]));
+  return {
+    code: a,
+    control,
+    results,
+    stackTop: layout.stackTop(index),
+    skipped,
+    sites: siteAddresses,
+  };
 }
 
 /**
@@ -516,6 +621,7 @@ export function decodeResults(
   steps: readonly Step[],
   resultsGpa: bigint,
   skipped: ReadonlyMap<number, string>,
+  sites: ReadonlyMap<number, bigint> = new Map(),
 ): { results: StepResult[]; firstNotRun: number } {
   const results: StepResult[] = [];
   for (let i = 0; i < steps.length; i++) {
@@ -529,9 +635,22 @@ export function decodeResults(
     const status = Number(memory.readU64(rec));
     if (status === RESULT_STATUS.notRun) return { results, firstNotRun: i };
     const v0 = memory.readU64(rec + 8n);
-    results.push(toResult(step, status, v0, memory.readU64(rec + 16n)));
+    const result = toResult(step, status, v0, memory.readU64(rec + 16n));
+    const site = sites.get(i);
+    results.push(
+      site !== undefined && result.op === "hypercall" && "ret" in result
+        ? { ...result, site: siteName(memory, site) }
+        : result,
+    );
   }
   return { results, firstNotRun: steps.length };
+}
+
+/** The 3 bytes at a hypercall site, named (KVM may have patched them: emulator_fix_hypercall). */
+function siteName(memory: GuestMemory, gpa: bigint): string {
+  const b = [0n, 1n, 2n].map((k) => memory.readU8(gpa + k));
+  const hex = b.map((x) => x.toString(16).padStart(2, "0")).join("");
+  return hex === "0f01c1" ? "vmcall" : hex === "0f01d9" ? "vmmcall" : hex;
 }
 
 function toResult(step: Step, status: number, v0: bigint, v1: bigint): StepResult {
@@ -560,6 +679,12 @@ function toResult(step: Step, status: number, v0: bigint, v1: bigint): StepResul
       return { op: "in", value: v0 };
     case "wait-irq":
       return { op: "wait-irq", timeout: status === RESULT_STATUS.irqTimeout };
+    case "apic-read":
+      return status === RESULT_STATUS.gp
+        ? { op: "apic-read", fault: "GP" }
+        : { op: "apic-read", value: v0 };
+    case "apic-write":
+      return status === RESULT_STATUS.gp ? { op: "apic-write", fault: "GP" } : { op: "apic-write" };
     default:
       return { op: step.op } as StepResult;
   }

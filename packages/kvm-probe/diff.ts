@@ -62,7 +62,7 @@ function describe(r: StepResult | undefined): string {
     const h = (v: bigint): string => `0x${v.toString(16)}`;
     return `eax ${h(r.eax)} ebx ${h(r.ebx)} ecx ${h(r.ecx)} edx ${h(r.edx)}`;
   }
-  if ("ret" in r) return `ret 0x${r.ret.toString(16)}`;
+  if ("ret" in r) return `ret 0x${r.ret.toString(16)}${r.site ? ` site ${r.site}` : ""}`;
   if ("value" in r) return `value 0x${r.value.toString(16)}`;
   if ("timeout" in r) return r.timeout ? "timeout" : "interrupt came";
   return "ok";

@@ -112,3 +112,19 @@ async function detect(timeoutMs: number): Promise<HypercallSupport> {
   }
   return { insn, available: false, detail: `the test guest ended with ${result.kind}` };
 }
+
+/**
+ * This host's native hypercall instruction, from /dev/kvm's KVM_GET_SUPPORTED_CPUID (see
+ * {@linkcode hostHypercallInsn}); what the emulated backend is told when it is compared with
+ * this KVM, so both rewrite the other vendor's instruction to the same one.
+ *
+ * @example
+ * ```ts
+ * import { nativeHypercallInsn } from "@pvkit/kvm-probe";
+ * console.log(nativeHypercallInsn()); // needs a usable /dev/kvm
+ * ```
+ */
+export function nativeHypercallInsn(): HypercallInsn {
+  using sys = KvmSystem.open();
+  return hostHypercallInsn(sys.kvmGetSupportedCpuid());
+}

@@ -22,6 +22,8 @@ import {
   writeGuestChunks,
 } from "@pvkit/kvm";
 import type { PvPlugin } from "@pvkit/machine";
+import { usesApicInterrupts, XAPIC_BASE_GPA } from "@pvkit/probe";
+import { PDPT_GPA } from "@pvkit/x86";
 import type {
   ExitCounters,
   Probe,
@@ -40,6 +42,8 @@ import {
   decodeResults,
   KVM_PROBE_PORTS,
   MAX_PROBE_VCPUS,
+  probeGdt,
+  type ProbeLayout,
   probeLayout,
 } from "./compile.ts";
 import { detectHypercalls, HYPERCALLS_UNAVAILABLE } from "./hypercalls.ts";
@@ -49,7 +53,7 @@ import { cpuidEntriesFor, vcpuCpuid, withComposedLeaves } from "./vcpu_cpuid.ts"
 const X2APIC_API_USE_32BIT_IDS = 1n;
 const X2APIC_API_DISABLE_BROADCAST_QUIRK = 2n;
 import { preemptThread, readRunDelayNs } from "./preempt.ts";
-import { setMpStateRunnable } from "./_libc.ts";
+import { getMpState, setMpStateRunnable, signalInit } from "./_libc.ts";
 import { KvmVmContext } from "./kvm_vcpu_context.ts";
 import { KvmVmmExits, type PvMsrWriteObserver, USER_SPACE_MSR_REASONS } from "./vmm_exits.ts";
 
@@ -231,7 +235,7 @@ export class KvmProbeBackend implements ProbeBackend {
     const layout = probeLayout(m.memory);
     const barriers = new Map<string, { gpa: bigint; count: number }>();
     const vectors: number[] = [];
-    let usesApic = false;
+    const usesApic = usesApicInterrupts(probe);
     for (const v of probe.vcpus) {
       for (const s of v.steps) {
         if (s.op === "barrier") {
@@ -241,7 +245,6 @@ export class KvmProbeBackend implements ProbeBackend {
           barriers.set(s.id, b);
         }
         if (s.op === "wait-irq" || s.op === "sendIpi") vectors.push(s.vector);
-        if (s.op === "wait-irq" || s.op === "sendIpi" || s.op === "eoi") usesApic = true;
       }
     }
     const lapic = irqchip !== "off";
@@ -261,6 +264,7 @@ export class KvmProbeBackend implements ProbeBackend {
       setupLongMode(vcpu, memory, { code: c.code, idt: runtime.idt, stackPointer: c.stackTop });
       return c;
     });
+    writeProbeTables(memory, layout);
     checkOverlap(probe, layout.base, notes);
 
     if (m.clock) {
@@ -285,6 +289,7 @@ export class KvmProbeBackend implements ProbeBackend {
         drive(vm, runners[i], compiled[i], probe.vcpus[i].steps, budgetMs, counts[i], notes, {
           exits: vmmExits,
           index: i,
+          apicId: composed.vcpus?.apicId(i) ?? i,
         });
       outcomes = await Promise.all(runners.map((_, i) => go(i)));
     } finally {
@@ -296,7 +301,13 @@ export class KvmProbeBackend implements ProbeBackend {
 
     const runs: VcpuRun[] = probe.vcpus.map((v, i) => {
       const c = compiled[i];
-      const { results, firstNotRun } = decodeResults(memory, v.steps, c.results, c.skipped);
+      const { results, firstNotRun } = decodeResults(
+        memory,
+        v.steps,
+        c.results,
+        c.skipped,
+        c.sites,
+      );
       const outcome = outcomes[i];
       if (firstNotRun < v.steps.length) {
         const at = v.steps[firstNotRun];
@@ -504,6 +515,48 @@ function exitCounts(
   return exits;
 }
 
+/**
+ * The probe GDT with its GDTR image, and the page directory that maps the xAPIC page at
+ * 0xFEE00000 (PDPT[3], one 2 MiB uncached page), for `apic-read`/`apic-write` via MMIO.
+ */
+function writeProbeTables(memory: KvmVm["memory"], layout: ProbeLayout): void {
+  const gdt = probeGdt();
+  gdt.forEach((e, i) => memory.writeU64(layout.gdt + BigInt(i * 8), e));
+  memory.writeU16(layout.gdt + 0x100n, gdt.length * 8 - 1);
+  memory.writeU64(layout.gdt + 0x102n, layout.gdt);
+  memory.writeU64(PDPT_GPA + 3n * 8n, layout.apicPageDirectory | 0x3n);
+  const index = (XAPIC_BASE_GPA >> 21n) & 0x1ffn;
+  // P | RW | PWT | PCD | PS
+  memory.writeU64(layout.apicPageDirectory + index * 8n, XAPIC_BASE_GPA | 0x9bn);
+}
+
+/**
+ * INIT (or RESET) of a vCPU that asked for it on {@linkcode KVM_PROBE_PORTS}`.reset`: an INIT
+ * MSI to its APIC, KVM_GET_MP_STATE so KVM accepts it now (kvm_apic_accept_events →
+ * kvm_vcpu_reset(vcpu, true)), then the program's long-mode state back (not the APIC base
+ * INIT keeps, nor the TPR it clears) and RIP past the OUT, interrupts off. RESET also sets
+ * IA32_APIC_BASE to its power-on value, as kvm_lapic_reset(vcpu, false) does (KVM has no
+ * ioctl that runs kvm_vcpu_reset with init_event = false on a live vCPU; a VMM writes that
+ * state). Returns why it failed, or undefined.
+ */
+function initVcpu(
+  vm: KvmVm,
+  vcpu: KvmVcpu,
+  target: { index: number; apicId: number },
+  reset: boolean,
+): string | undefined {
+  const regs = vcpu.kvmGetRegs();
+  const sregs = vcpu.kvmGetSregs();
+  if (signalInit(vm.fd, target.apicId) <= 0) return `KVM_SIGNAL_MSI(INIT) reached no APIC`;
+  if (getMpState(vcpu.fd) < 0) return "KVM_GET_MP_STATE failed after INIT";
+  const after = vcpu.kvmGetSregs();
+  const apicBase = reset ? 0xfee00800n | (target.index === 0 ? 0x100n : 0n) : after.apicBase;
+  vcpu.kvmSetSregs({ ...sregs, apicBase, cr8: after.cr8, interruptBitmap: after.interruptBitmap });
+  vcpu.kvmSetRegs({ ...regs, rip: regs.rip + 1n, rflags: regs.rflags & ~0x200n });
+  if (setMpStateRunnable(vcpu.fd) !== 0) return "KVM_SET_MP_STATE(RUNNABLE) failed after INIT";
+  return undefined;
+}
+
 async function drive(
   vm: KvmVm,
   runner: VcpuRunner,
@@ -512,7 +565,7 @@ async function drive(
   budgetMs: number,
   counts: ExitCounters,
   notes: string[],
-  vmm: { exits: KvmVmmExits; index: number },
+  vmm: { exits: KvmVmmExits; index: number; apicId: number },
 ): Promise<VcpuOutcome> {
   const deadline = performance.now() + budgetMs;
   const count = (k: string): void => {
@@ -539,6 +592,11 @@ async function drive(
           if (exit.port === KVM_PROBE_PORTS.done) return { kind: "done" };
           if (exit.port === KVM_PROBE_PORTS.fault) {
             return { kind: "stopped", message: `unexpected exception vector ${exit.value}` };
+          }
+          if (exit.port === KVM_PROBE_PORTS.reset && exit.direction === "out") {
+            const why = initVcpu(vm, runner.vcpu, vmm, (exit.value & 1) === 1);
+            if (why !== undefined) return { kind: "stopped", message: why };
+            continue;
           }
           if (exit.port === KVM_PROBE_PORTS.preempt && exit.direction === "out") {
             count("preempt");
