@@ -121,7 +121,11 @@ Deno.test("cmos rtc: 12-hour mode shows midnight and noon as 12", () => {
 Deno.test("cmos rtc: dates across eras match Date's", () => {
   const { cmos, cmosWrite, clock } = setup(0);
   cmosWrite(0x0b, 0x06); // binary
-  for (let ms = Date.UTC(1969, 0, 1); ms < Date.UTC(2101, 0, 1); ms += 86_400_000 * 37 + 3_600_000) {
+  for (
+    let ms = Date.UTC(1969, 0, 1);
+    ms < Date.UTC(2101, 0, 1);
+    ms += 86_400_000 * 37 + 3_600_000
+  ) {
     clock.ms = ms;
     const d = new Date(ms);
     cmos(0x00);

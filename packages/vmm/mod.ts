@@ -43,3 +43,10 @@ export type { CpioEntry, ProgressSink } from "@pvkit/nested";
 export type { Gpa, GuestMemory } from "@pvkit/machine";
 export type { KvmDtable, KvmRegs, KvmSegment, KvmSregs, LongModeSregs, MsrEntry } from "@pvkit/kvm";
 export type { GuestChunk } from "@pvkit/x86";
+// The legacy port-I/O devices over shared state (one instance per vCPU Worker), the console
+// ring they transmit into, and the port bus that dispatches to them.
+export * from "./console_ring.ts";
+export * from "./uart16550.ts";
+export * from "./i8042.ts";
+export * from "./cmos_rtc.ts";
+export * from "./port_bus.ts";
