@@ -11,8 +11,8 @@
  *   byte per interrupt vector (set by the vector's handler, cleared by `wait-irq`), +0x200 the
  *   "preempt done" flag the host sets.
  * - #GP (13) records 13 in the fault flag, drops the error code, adds 2 (RDMSR/WRMSR) to the
- *   saved RIP and returns; #UD (6) records 6 and adds 3 (VMCALL/VMMCALL). Any other exception
- *   reports its vector on {@linkcode KVM_PROBE_PORTS.fault} and stops.
+ *   saved RIP and returns; #UD (6) records 6 and adds 3 (VMCALL/VMMCALL); an NMI (2) returns.
+ *   Any other exception reports its vector on {@linkcode KVM_PROBE_PORTS.fault} and stops.
  * - Each step writes a 32-byte record to the results area: a status word
  *   ({@linkcode RESULT_STATUS}), then up to three u64 values (CPUID: EAX|EBX<<32, ECX|EDX<<32).
  * - The program ends with an `out` to {@linkcode KVM_PROBE_PORTS.done}.
@@ -214,8 +214,10 @@ export function compileRuntime(
       "rax",
     )
     .movStoreImm({ base: "r15", disp: CTRL_FAULT }, 6, 64).pop("rax").iretq();
+  // NMI (an NMI IPI, e.g. from SEND_IPI): taken and ignored, as the emulated guest does.
+  a.label("nmi").iretq();
   for (let v = 0; v < 32; v++) {
-    if (v === 6 || v === 13) continue;
+    if (v === 2 || v === 6 || v === 13) continue;
     const l = `exc${v}`;
     a.label(l);
     if (ERROR_CODE_VECTORS.has(v)) a.add("rsp", 8);
@@ -230,6 +232,7 @@ export function compileRuntime(
     a.label(l).movStoreImm({ base: "r15", disp: CTRL_IRQ + v }, 1, 8).iretq();
     idt[v] = a.addressOf(l);
   }
+  idt[2] = a.addressOf("nmi");
   idt[6] = a.addressOf("ud");
   idt[13] = a.addressOf("gp");
   return { code: a, idt };

@@ -29,6 +29,7 @@ import {
   KvmVmContext,
   type KvmVmContextOptions,
   KvmVmmExits,
+  nativeHypercallInsn,
   OBSERVED_PV_MSRS,
 } from "./mod.ts";
 
@@ -395,7 +396,7 @@ kvmTest(
       assertEquals(r.skipped, HYPERCALLS_UNAVAILABLE);
       assert(run.notes.some((n) => n.startsWith(HYPERCALLS_UNAVAILABLE)), run.notes.join("\n"));
     } else {
-      assertEquals(r, { op: "hypercall", ret: 0n });
+      assertEquals(r, { op: "hypercall", ret: 0n, site: nativeHypercallInsn() });
       assertEquals(run.vcpus[0].exits["userspace-hypercall"], 1);
     }
   },
