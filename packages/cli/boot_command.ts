@@ -62,7 +62,9 @@ options:
   -initrd FILE       an initramfs
   -append CMDLINE    the kernel command line (default: console=ttyS0 reboot=k panic=1 pci=off
                      acpi=off nomodule and i8042 switches)
-  -cpu, -machine, -smp   as for pvkit describe (kernel-irqchip must stay on)
+  -cpu M,FLAGS       as for pvkit describe, but the default model is host (the other leaves
+                     come from KVM_GET_SUPPORTED_CPUID whatever the model)
+  -machine, -smp     as for pvkit describe (kernel-irqchip must stay on)
   -m SIZE            guest RAM: MiB, or with a suffix M/G (default 512M)
   --timeout S        stop the guest after S seconds (default 600)
   --idle-timeout S   stop the guest when its console was silent for S seconds (a hang)

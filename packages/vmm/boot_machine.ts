@@ -11,7 +11,10 @@ import { compose, optionalPluginsNamedIn } from "@pvkit/pvkit";
 
 /** What to compose (QEMU's spellings). */
 export interface BootMachineOptions {
-  /** `-cpu` (default `qemu64`, QEMU's). */
+  /**
+   * `-cpu` (default `host`, unlike QEMU's `qemu64`: the leaves outside the KVM ones come from
+   * KVM_GET_SUPPORTED_CPUID in any case, as Firecracker's do, so the KVM leaves follow suit).
+   */
   readonly cpu?: string;
   /** `-machine` (default `pc`). */
   readonly machine?: string;
@@ -28,6 +31,17 @@ export interface BootMachine {
   /** The vCPUs' APIC IDs, by index. */
   readonly apicIds: readonly number[];
 }
+
+/**
+ * The CPU model `pvkit boot` uses without `-cpu`.
+ *
+ * @example
+ * ```ts
+ * import { BOOT_DEFAULT_CPU } from "@pvkit/vmm";
+ * console.log(BOOT_DEFAULT_CPU); // host
+ * ```
+ */
+export const BOOT_DEFAULT_CPU = "host";
 
 /** The highest xAPIC ID an MP table can name (0xFF is the broadcast ID). */
 const MAX_XAPIC_ID = 0xfe;
@@ -46,13 +60,13 @@ const MAX_XAPIC_ID = 0xfe;
  * ```
  */
 export function composeBootMachine(options: BootMachineOptions): BootMachine {
-  const optional = options.cpu ? optionalPluginsNamedIn(options.cpu) : [];
+  const cpu = options.cpu ?? BOOT_DEFAULT_CPU;
   const composed = compose({
-    ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
+    cpu,
     ...(options.machine !== undefined ? { machine: options.machine } : {}),
     ...(options.smp !== undefined ? { smp: options.smp } : {}),
     host: options.host ?? "kvm",
-    plugins: optional,
+    plugins: optionalPluginsNamedIn(cpu),
   });
   if (!composed.ok) {
     throw new PvkitError(

@@ -98,6 +98,16 @@ export interface BootSharedBuffers {
   readonly unclaimedMmio: SharedArrayBuffer;
 }
 
+// Waits until `words[at]` leaves `value` or `ms` pass. Deno 2.9's Atomics.waitAsync neither
+// keeps the event loop alive nor reliably ends at its timeout, so a timer races it.
+async function waitWord(words: Int32Array, at: number, value: number, ms: number): Promise<void> {
+  const wait = Atomics.waitAsync(words, at, value, ms);
+  if (!wait.async) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([wait.value, new Promise<void>((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
+}
+
 /**
  * Views over the shared buffers. {@linkcode BootShared.create} on the main thread,
  * {@linkcode BootShared.attach} in each Worker.
@@ -200,8 +210,7 @@ export class BootShared {
 
   /** Resolves true once a stop is requested, false after `ms`. */
   async waitForStop(ms: number): Promise<boolean> {
-    const wait = Atomics.waitAsync(this.control, 0, 0, ms);
-    if (wait.async) await wait.value;
+    await waitWord(this.control, 0, 0, ms);
     return this.stopping;
   }
 
@@ -253,8 +262,7 @@ export class BootShared {
       if (now >= state) return true;
       const left = deadline - performance.now();
       if (left <= 0) return false;
-      const wait = Atomics.waitAsync(this.control, at, now, left);
-      if (wait.async) await wait.value;
+      await waitWord(this.control, at, now, left);
     }
   }
 

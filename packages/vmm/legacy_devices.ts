@@ -14,10 +14,11 @@
  * @module
  */
 
-import { CmosRtc, RTC_DATA_PORT, RTC_INDEX_PORT } from "./cmos_rtc.ts";
+import { CmosRtc } from "./cmos_rtc.ts";
 import { ConsoleRing } from "./console_ring.ts";
-import { I8042, I8042_COMMAND_PORT, I8042_DATA_PORT } from "./i8042.ts";
-import { COM1_IRQ, COM1_PORT_BASE, Uart16550, UART_PORT_COUNT } from "./uart16550.ts";
+import { I8042 } from "./i8042.ts";
+import { legacyPortBus, PortBus } from "./port_bus.ts";
+import { COM1_IRQ, Uart16550 } from "./uart16550.ts";
 import type { ExitLoopPorts } from "./vcpu_exit_loop.ts";
 
 /** The devices' shared state, posted to each vCPU Worker. */
@@ -50,8 +51,6 @@ export interface LegacyDeviceHooks {
   readonly requestReset: () => void;
 }
 
-const POST_PORT = 0x80;
-
 /**
  * Creates the devices' shared state at power-on. `unclaimedPorts` is where port accesses no
  * device claims are counted (default: a new buffer).
@@ -66,7 +65,7 @@ const POST_PORT = 0x80;
  * ```
  */
 export function createLegacyDevices(
-  unclaimedPorts: SharedArrayBuffer = new SharedArrayBuffer(4 * 0x10000),
+  unclaimedPorts: SharedArrayBuffer = PortBus.createUnhandledCounts(),
 ): LegacyDevices {
   const console = ConsoleRing.create();
   return {
@@ -88,44 +87,13 @@ export function attachLegacyDevices(
   buffers: LegacyDeviceBuffers,
   hooks: LegacyDeviceHooks,
 ): ExitLoopPorts {
-  const uart = new Uart16550(buffers.uart, {
-    ring: ConsoleRing.attach(buffers.console),
-    setIrq: (level) => hooks.setIrq(COM1_IRQ, level),
+  return legacyPortBus({
+    uart: new Uart16550(buffers.uart, {
+      ring: ConsoleRing.attach(buffers.console),
+      setIrq: (level) => hooks.setIrq(COM1_IRQ, level),
+    }),
+    i8042: new I8042(buffers.i8042, { requestReset: hooks.requestReset }),
+    rtc: new CmosRtc(buffers.rtc),
+    unhandledCounts: buffers.unclaimedPorts,
   });
-  const kbc = new I8042(buffers.i8042, { requestReset: hooks.requestReset });
-  const rtc = new CmosRtc(buffers.rtc);
-  const unclaimed = new Uint32Array(buffers.unclaimedPorts);
-  const uartEnd = COM1_PORT_BASE + UART_PORT_COUNT;
-  return {
-    read(port: number, size: number): number {
-      if (size === 1) {
-        if (port >= COM1_PORT_BASE && port < uartEnd) return uart.read(port - COM1_PORT_BASE);
-        if (port === I8042_DATA_PORT || port === I8042_COMMAND_PORT) {
-          return kbc.read(port - I8042_DATA_PORT);
-        }
-        if (port === RTC_INDEX_PORT || port === RTC_DATA_PORT) {
-          return rtc.read(port - RTC_INDEX_PORT);
-        }
-      }
-      if (port !== POST_PORT) Atomics.add(unclaimed, port, 1);
-      return size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
-    },
-    write(port: number, size: number, value: number): void {
-      if (size === 1) {
-        if (port >= COM1_PORT_BASE && port < uartEnd) {
-          uart.write(port - COM1_PORT_BASE, value);
-          return;
-        }
-        if (port === I8042_DATA_PORT || port === I8042_COMMAND_PORT) {
-          kbc.write(port - I8042_DATA_PORT, value);
-          return;
-        }
-        if (port === RTC_INDEX_PORT || port === RTC_DATA_PORT) {
-          rtc.write(port - RTC_INDEX_PORT, value);
-          return;
-        }
-      }
-      if (port !== POST_PORT) Atomics.add(unclaimed, port, 1);
-    },
-  };
 }

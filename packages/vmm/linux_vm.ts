@@ -29,7 +29,7 @@ import { type BootMachineOptions, composeBootMachine } from "./boot_machine.ts";
 import { BootShared, STOP_REASON, VCPU_STATE } from "./boot_shared.ts";
 import { type BootStop, describeStop } from "./boot_stop.ts";
 import { createLegacyDevices } from "./legacy_devices.ts";
-import { loadLinux } from "./load_linux.ts";
+import { type LinuxBootPlan, planLinuxBoot } from "./load_linux.ts";
 import { watchedMsrFilterRanges } from "./pv_msr_watch.ts";
 import { type BootObservations, readBootObservations } from "./boot_observations.ts";
 import type { VcpuWorkerInit, VcpuWorkerMessage } from "./_vcpu_worker_protocol.ts";
@@ -109,6 +109,10 @@ const APIC_LVT1 = 0x360;
 const DELIVERY_EXTINT = 7;
 const DELIVERY_NMI = 4;
 
+function kernelName(source: string | Uint8Array): string {
+  return typeof source === "string" ? source : "the kernel";
+}
+
 function readInput(what: string, source: string | Uint8Array, hint: string): Uint8Array {
   if (typeof source !== "string") return source;
   try {
@@ -153,9 +157,20 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
   const initrd = options.initrd === undefined
     ? undefined
     : readInput("initrd", options.initrd, "pass an initramfs (a cpio archive) with -initrd");
+  // Everything a user can get wrong is checked before KVM is touched, so the messages are the
+  // same on any machine: the kernel file, the machine, the memory size.
   const { composed, apicIds } = composeBootMachine(options);
   const memBytes = options.memoryBytes ?? DEFAULT_MEMORY;
   const cmdline = options.append ?? DEFAULT_BOOT_CMDLINE;
+  const plan = planLinuxBoot({
+    kernel,
+    kernelFile: kernelName(options.kernel),
+    ...(initrd ? { initrd } : {}),
+    ...(typeof options.initrd === "string" ? { initrdFile: options.initrd } : {}),
+    cmdline,
+    memBytes,
+    apicIds: [...apicIds],
+  });
   const kvm = probeKvm();
   if (!kvm.usable) {
     throw new PvkitError(
@@ -169,8 +184,7 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
   let stuck = false;
   try {
     return await runVm(sys, vm, options, {
-      kernel,
-      initrd,
+      plan,
       composed,
       apicIds,
       memBytes,
@@ -185,8 +199,7 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
 }
 
 interface BootInputs {
-  readonly kernel: Uint8Array;
-  readonly initrd: Uint8Array | undefined;
+  readonly plan: LinuxBootPlan;
   readonly composed: ComposedMachine;
   readonly apicIds: readonly number[];
   readonly memBytes: number;
@@ -201,7 +214,8 @@ async function runVm(
   input: BootInputs,
   setStuck: (stuck: boolean) => void,
 ): Promise<LinuxBootResult> {
-  const { kernel, initrd, composed, apicIds, memBytes, cmdline, t0 } = input;
+  const { plan, composed, apicIds, memBytes, cmdline, t0 } = input;
+  const setup = plan.setup;
   vm.kvmSetTssAddr(KVM_TSS_GPA);
   vm.kvmCreateIrqchip();
   vm.kvmCreatePit2();
@@ -210,15 +224,8 @@ async function runVm(
   if (memBytes > low) {
     vm.mapGuestRam(memBytes - low, { slot: 1, guestPhysAddr: MMIO_HOLE_END, noReserve: true });
   }
-  const setup = loadLinux(memory, {
-    kernel,
-    kernelFile: typeof options.kernel === "string" ? options.kernel : "the kernel",
-    ...(initrd ? { initrd } : {}),
-    ...(typeof options.initrd === "string" ? { initrdFile: options.initrd } : {}),
-    cmdline,
-    memBytes,
-    apicIds: [...apicIds],
-  });
+  // Guest RAM is fresh (zeroed) memory: only the kernel, initrd and tables are written.
+  for (const c of plan.chunks) memory.writeBytes(c.gpa, c.bytes);
   vm.kvmEnableCap(KVM_CAP.KVM_CAP_X86_USER_SPACE_MSR, [KVM_MSR_EXIT_REASON_FILTER]);
   vm.kvmX86SetMsrFilter({ flags: KVM_MSR_FILTER_DEFAULT_ALLOW, ranges: watchedMsrFilterRanges() });
 

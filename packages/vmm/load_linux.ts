@@ -146,20 +146,51 @@ export function minimumGuestMemory(
  * ```
  */
 export function loadLinux(memory: GuestMemory, options: LoadLinuxOptions): LinuxBootSetup {
-  const image = parseBzImage(options.kernel, options.kernelFile);
-  const { memBytes } = options;
-  const ramRegions = guestRamRegions(memBytes);
-  const lowEnd = lowRamEnd(memBytes);
+  const plan = planLinuxBoot(options);
+  const lowEnd = lowRamEnd(options.memBytes);
   if (!memory.contains(0n, Number(lowEnd))) {
     throw new PvkitError(
       "vmm-bad-guest-memory",
       `guest memory of ${formatSize(memory.size)} does not hold the ${
         formatSize(lowEnd)
-      } of RAM below 3 GiB that ${formatSize(memBytes)} of guest RAM has`,
+      } of RAM below 3 GiB that ${formatSize(options.memBytes)} of guest RAM has`,
       "map the low RAM region of guestRamRegions(memBytes) as the memory to load into",
     );
   }
+  for (const c of plan.chunks) memory.writeBytes(c.gpa, c.bytes);
+  return plan.setup;
+}
 
+/** What {@linkcode planLinuxBoot} decided: the set-up, and the bytes to write where. */
+export interface LinuxBootPlan {
+  /** The boot CPU's entry state and where everything goes. */
+  readonly setup: LinuxBootSetup;
+  /** The bytes to write into guest RAM, by GPA. */
+  readonly chunks: readonly GuestChunk[];
+}
+
+/**
+ * Everything {@linkcode loadLinux} does but the writing: parses and checks the kernel, the
+ * memory size, the command line and the initrd, and lays them out. Every error a user can
+ * cause comes from here, so a VMM can call it before it creates a VM.
+ *
+ * @throws {PvkitError} for a bad kernel, too little memory, a too-long command line, an
+ * initrd that does not fit
+ * @example
+ * ```ts
+ * import { planLinuxBoot } from "@pvkit/vmm";
+ * try {
+ *   planLinuxBoot({ kernel: new Uint8Array(100), cmdline: "", memBytes: 64 << 20, apicIds: [0] });
+ * } catch (e) {
+ *   console.log((e as Error).message); // the kernel is not a bzImage: ...
+ * }
+ * ```
+ */
+export function planLinuxBoot(options: LoadLinuxOptions): LinuxBootPlan {
+  const image = parseBzImage(options.kernel, options.kernelFile);
+  const { memBytes } = options;
+  const ramRegions = guestRamRegions(memBytes);
+  const lowEnd = lowRamEnd(memBytes);
   const kernel = kernelFootprint(image, KERNEL_LOAD_GPA);
   checkKernelFits(image, kernel, memBytes, lowEnd, options.initrd?.byteLength ?? 0);
 
@@ -181,7 +212,6 @@ export function loadLinux(memory: GuestMemory, options: LoadLinuxOptions): Linux
     kernelGpa: KERNEL_LOAD_GPA,
   });
 
-  // Everything is checked: now write.
   const chunks: GuestChunk[] = [
     ...bootCpuTables(memBytes),
     { gpa: ZERO_PAGE_GPA, bytes: zeroPage },
@@ -190,20 +220,22 @@ export function loadLinux(memory: GuestMemory, options: LoadLinuxOptions): Linux
     { gpa: KERNEL_LOAD_GPA, bytes: image.payload },
   ];
   if (initrd && options.initrd) chunks.push({ gpa: initrd.gpa, bytes: options.initrd });
-  for (const c of chunks) memory.writeBytes(c.gpa, c.bytes);
 
   const entry = KERNEL_LOAD_GPA + KERNEL_64BIT_ENTRY_OFFSET;
   return {
-    ...bootCpuState(entry, ZERO_PAGE_GPA),
-    image,
-    entry,
-    kernel,
-    initrd,
-    cmdline: { gpa: CMDLINE_GPA, length: cmdlineBytes.length, text: options.cmdline },
-    zeroPage: ZERO_PAGE_GPA,
-    mpTable: { gpa: mpTable.gpa, size: mpTable.bytes.length },
-    e820,
-    ramRegions,
+    chunks,
+    setup: {
+      ...bootCpuState(entry, ZERO_PAGE_GPA),
+      image,
+      entry,
+      kernel,
+      initrd,
+      cmdline: { gpa: CMDLINE_GPA, length: cmdlineBytes.length, text: options.cmdline },
+      zeroPage: ZERO_PAGE_GPA,
+      mpTable: { gpa: mpTable.gpa, size: mpTable.bytes.length },
+      e820,
+      ramRegions,
+    },
   };
 }
 
