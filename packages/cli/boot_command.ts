@@ -204,12 +204,6 @@ export function bootExitStatus(result: LinuxBootResult, agree: boolean): number 
 export async function bootCommand(argv: readonly string[], io: CliOutput): Promise<number> {
   const args = parseBootArgs(argv);
   const sink = args.json ? Deno.stderr : Deno.stdout;
-  if (!args.quiet) {
-    io.err(
-      `pvkit boot: ${args.kernel}${args.initrd ? ` with ${args.initrd}` : ""}, ` +
-        `${args.smp ?? 1} vCPU(s), ${(args.memoryBytes ?? 512 * 1024 * 1024) >> 20} MiB`,
-    );
-  }
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   Deno.addSignalListener("SIGINT", onInterrupt);
@@ -226,6 +220,7 @@ export async function bootCommand(argv: readonly string[], io: CliOutput): Promi
       ...(args.timeoutMs !== undefined ? { timeoutMs: args.timeoutMs } : {}),
       ...(args.idleTimeoutMs !== undefined ? { idleTimeoutMs: args.idleTimeoutMs } : {}),
       console: (bytes) => sink.writeSync(bytes),
+      ...(args.quiet ? {} : { progress: (message: string) => io.err(`pvkit boot: ${message}`) }),
       signal: abort.signal,
     });
   } finally {

@@ -20,7 +20,10 @@ export interface BootMachineOptions {
   readonly machine?: string;
   /** `-smp` (default 1). */
   readonly smp?: string | number;
-  /** The host: `kvm` (the real one, the default) or a named profile (for tests). */
+  /**
+   * The host: `kvm` (the real one, the default), a named profile (for tests), or `default`
+   * (`pvkit describe`'s default: the real KVM when usable, else the newest profile).
+   */
   readonly host?: string;
 }
 
@@ -65,7 +68,7 @@ export function composeBootMachine(options: BootMachineOptions): BootMachine {
     cpu,
     ...(options.machine !== undefined ? { machine: options.machine } : {}),
     ...(options.smp !== undefined ? { smp: options.smp } : {}),
-    host: options.host ?? "kvm",
+    ...(options.host === "default" ? {} : { host: options.host ?? "kvm" }),
     plugins: optionalPluginsNamedIn(cpu),
   });
   if (!composed.ok) {

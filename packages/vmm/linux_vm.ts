@@ -23,6 +23,7 @@ import {
 } from "@pvkit/kvm";
 import { PvkitError } from "@pvkit/machine";
 import { bootCpuid } from "./boot_cpuid.ts";
+import { parseBzImage } from "./bzimage.ts";
 import { BOOT_MARK } from "./boot_init.ts";
 import { KVM_TSS_GPA, MMIO_HOLE_END, MMIO_HOLE_START } from "./boot_layout.ts";
 import { type BootMachineOptions, composeBootMachine } from "./boot_machine.ts";
@@ -67,6 +68,8 @@ export interface LinuxBootOptions extends BootMachineOptions {
   readonly console?: (bytes: Uint8Array) => void;
   /** Stops the guest when aborted. */
   readonly signal?: AbortSignal;
+  /** Told, once everything is checked, what boots (a line for people). */
+  readonly progress?: (message: string) => void;
 }
 
 /** What {@linkcode bootLinux} returns. */
@@ -158,8 +161,14 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
     ? undefined
     : readInput("initrd", options.initrd, "pass an initramfs (a cpio archive) with -initrd");
   // Everything a user can get wrong is checked before KVM is touched, so the messages are the
-  // same on any machine: the kernel file, the machine, the memory size.
-  const { composed, apicIds } = composeBootMachine(options);
+  // same on any machine: the kernel file, the machine, the memory size. Without a usable KVM
+  // the machine is checked against pvkit's default host profile, then the run is refused.
+  parseBzImage(kernel, kernelName(options.kernel));
+  const kvm = probeKvm();
+  const { composed, apicIds } = composeBootMachine({
+    ...options,
+    ...(kvm.usable ? {} : { host: options.host ?? "default" }),
+  });
   const memBytes = options.memoryBytes ?? DEFAULT_MEMORY;
   const cmdline = options.append ?? DEFAULT_BOOT_CMDLINE;
   const plan = planLinuxBoot({
@@ -171,7 +180,6 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
     memBytes,
     apicIds: [...apicIds],
   });
-  const kvm = probeKvm();
   if (!kvm.usable) {
     throw new PvkitError(
       "boot-no-kvm",
@@ -179,6 +187,14 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
       "run it inside pvkit nested: deno task pvkit nested -- deno task pvkit boot ...",
     );
   }
+  options.progress?.(
+    `${kernelName(options.kernel)}${
+      typeof options.initrd === "string" ? ` with ${options.initrd}` : ""
+    }: ` +
+      `-cpu ${composed.model}, ${apicIds.length} vCPU${apicIds.length === 1 ? "" : "s"}, ${
+        memBytes >> 20
+      } MiB`,
+  );
   using sys = KvmSystem.open();
   const vm = sys.kvmCreateVm();
   let stuck = false;
