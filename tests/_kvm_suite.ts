@@ -11,6 +11,7 @@
 import { detectKvmKind } from "@pvkit/kvm";
 import { KVM_SUITE_ENV } from "@pvkit/kvm/testing";
 import { NestedError, runNested } from "@pvkit/nested";
+import { provisionLinuxGuest } from "@pvkit/vmm";
 
 /** The test files and folders of the KVM suite (folders: their tests and JSDoc examples). */
 export const KVM_TEST_PATHS: readonly string[] = [
@@ -20,6 +21,7 @@ export const KVM_TEST_PATHS: readonly string[] = [
   "packages/cli/doctor_command_test.ts",
   "tests/cli_kvm_test.ts",
   "tests/probe_fuzz_kvm_test.ts",
+  "tests/linux_boot_test.ts",
 ];
 
 /** Modules whose JSDoc examples need a usable /dev/kvm. */
@@ -47,6 +49,10 @@ async function main(): Promise<number> {
   const kind = await detectKvmKind();
   const args = kvmSuiteArgs();
   const env = { [KVM_SUITE_ENV.name]: KVM_SUITE_ENV.value };
+  // The Linux guest the boot tests use, provisioned here: inside pvkit nested pvkit's cache is
+  // read-only.
+  const guest = await provisionLinuxGuest({ progress: (m) => console.error(`linux-guest: ${m}`) });
+  console.error(`KVM suite: Linux guest ${guest.kernelVersion} (${guest.initrd})`);
   if (kind.real) {
     console.error(`KVM suite: ${kind.detail}; running here`);
     const child = new Deno.Command(Deno.execPath(), { args, cwd: root, env, stdin: "null" })

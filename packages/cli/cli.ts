@@ -23,6 +23,7 @@ import { doctorCommand } from "./doctor_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { nestedCommand } from "./nested_command.ts";
 import { bootCommand } from "./boot_command.ts";
+import { demoLinuxCommand } from "./demo_linux_command.ts";
 import { renderFeatureTable, runFeatureProbes } from "./feature_table.ts";
 import { diffProbeFiles, renderDiff } from "./diff_command.ts";
 import { EmuProbeBackend } from "@pvkit/emu";
@@ -38,6 +39,7 @@ export { processOutput } from "./cli_output.ts";
 const DEMO_VCPU_TIMEOUT_MS = 2000;
 
 async function demo(argv: readonly string[], io: CliOutput): Promise<number> {
+  if (argv[0] === "linux") return await demoLinuxCommand(argv.slice(1), io);
   atMostPositional("demo", parseFlags("demo", argv, {}).positional, 0);
   io.out(bold("pvkit demo: the default machine (QEMU defaults: -cpu qemu64 -machine pc -smp 1)"));
   io.out(`${bold("$")} pvkit describe\n`);

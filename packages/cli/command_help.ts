@@ -86,7 +86,9 @@ usage: pvkit bench exits [--count N] [--rounds R] [--json]`,
   boot: BOOT_HELP,
   demo: `pvkit demo: the default machine, -cpu host, and the built-in probes on each backend
 
-usage: pvkit demo`,
+usage: pvkit demo
+       pvkit demo linux   boot Linux on pvkit's VMM and show the PV features it took
+                          (deno task demo:linux; inside pvkit nested without a real KVM)`,
   help: `pvkit help: this text, or one subcommand's
 
 usage: pvkit help [COMMAND]`,
@@ -116,7 +118,7 @@ usage:
   pvkit bench exits [--count N] [--rounds R] [--json]
   pvkit nested [--smp N] [--memory SIZE] [--timeout S] -- CMD [ARGS...]
   pvkit boot -kernel FILE [-initrd FILE] [-append CMDLINE] [-cpu ...] [-smp N] [-m SIZE] [--report]
-  pvkit demo
+  pvkit demo [linux]
   pvkit help [COMMAND]
   pvkit --version
 

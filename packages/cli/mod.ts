@@ -41,5 +41,6 @@ export * from "./rule_graph_render.ts";
 export * from "./rules_command.ts";
 export * from "./version.ts";
 export * from "./boot_command.ts";
+export * from "./demo_linux_command.ts";
 export * from "./memory_size.ts";
 export * from "./nested_command.ts";
