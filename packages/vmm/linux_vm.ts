@@ -47,7 +47,8 @@ import type { ComposedMachine } from "@pvkit/machine";
  * console.log(DEFAULT_BOOT_CMDLINE.startsWith("console=ttyS0")); // true
  * ```
  */
-export const DEFAULT_BOOT_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off acpi=off nomodule " +
+export const DEFAULT_BOOT_CMDLINE: string =
+  "console=ttyS0 reboot=k panic=1 pci=off acpi=off nomodule " +
   "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
 
 /** What {@linkcode bootLinux} boots and how. */
