@@ -31,7 +31,10 @@ async function boot(extraArgs: string[], append: string) {
     ]),
     TEST_TIMEOUT_MS,
   );
-  return { ...run, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  // For assertion messages: what the guest and pvkit said last.
+  const tail = `${run.err}\n--- console (last lines) ---\n${run.out.slice(-3000)}`;
+  return { ...run, seconds, tail };
 }
 
 async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -50,7 +53,7 @@ kvmTest(
   "pvkit boot: a kernel panic is reported as one, not as the reboot that follows it",
   async () => {
     const r = await boot(["--timeout", "300"], "pvkit.test=panic");
-    assertEquals(r.status, 1, r.err);
+    assertEquals(r.status, 1, r.tail);
     assertStringIncludes(r.out, "pvkit-boot: test panic");
     assertStringIncludes(r.err, "the guest kernel panicked (Kernel panic - not syncing:");
   },
@@ -68,7 +71,7 @@ kvmTest(
 
 kvmTest("pvkit boot: --timeout stops a guest that has not ended", async () => {
   const r = await boot(["--timeout", "3"], "");
-  assertEquals(r.status, 124, r.err);
+  assertEquals(r.status, 124, r.tail);
   assertStringIncludes(r.err, "the guest did not end within 3 s");
   assert(r.seconds < 60, `the process ended ${r.seconds.toFixed(1)} s after it started`);
 });
