@@ -65,6 +65,9 @@ const SYSTEM_EVENTS: Readonly<Record<number, string>> = {
   6: "SEV termination",
 };
 
+/** What Linux prints when it restarts on request (`kernel_restart`, kernel/reboot.c). */
+const RESTART_LINE = "reboot: Restarting system";
+
 /** The last non-empty console lines, for messages. */
 function lastLines(text: string, n: number): string {
   const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.length > 0);
@@ -94,7 +97,8 @@ export function kernelPanicLine(console: string): string | undefined {
  * import { BootShared, describeStop, STOP_REASON } from "@pvkit/vmm";
  * const shared = BootShared.create(1);
  * shared.requestStop(STOP_REASON.reset, 0);
- * const stop = describeStop(shared, { timeoutMs: 60_000, errors: [], console: "" });
+ * const text = "reboot: Restarting system\n";
+ * const stop = describeStop(shared, { timeoutMs: 60_000, errors: [], console: text });
  * console.log(stop.kind, stop.clean); // reset true
  * ```
  */
@@ -112,9 +116,19 @@ export function describeStop(shared: BootShared, context: StopContext): BootStop
   });
   switch (shared.stopReason) {
     case STOP_REASON.reset:
-      return panic
-        ? stop("panic", `the guest kernel panicked (${panic}), then reset`)
-        : stop("reset", `the guest reset the machine (i8042 reset line)${on}`, true);
+      if (panic) return stop("panic", `the guest kernel panicked (${panic}), then reset`);
+      // kernel_restart() prints "reboot: Restarting system" at KERN_EMERG (kernel/reboot.c),
+      // so it shows even with `quiet`; an emergency restart (after a panic, or a watchdog)
+      // does not print it.
+      if (context.console.trim() !== "" && !context.console.includes(RESTART_LINE)) {
+        return stop(
+          "reset",
+          `the guest reset the machine${on} without the kernel's "${RESTART_LINE}": an ` +
+            "emergency restart, e.g. after a crash whose message did not reach the console" +
+            ` (last console lines: ${lastLines(context.console, 2)})`,
+        );
+      }
+      return stop("reset", `the guest reset the machine (i8042 reset line)${on}`, true);
     case STOP_REASON.tripleFault:
       return stop(
         panic ? "panic" : "triple-fault",
