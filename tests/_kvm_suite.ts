@@ -22,6 +22,7 @@ export const KVM_TEST_PATHS: readonly string[] = [
   "tests/cli_kvm_test.ts",
   "tests/probe_fuzz_kvm_test.ts",
   "tests/linux_boot_test.ts",
+  "tests/linux_boot_matrix_test.ts",
 ];
 
 /** Modules whose JSDoc examples need a usable /dev/kvm. */
