@@ -35,13 +35,24 @@ export * from "./boot_shared.ts";
 export * from "./boot_stop.ts";
 export * from "./legacy_devices.ts";
 export * from "./linux_vm.ts";
+// The reference boot with QEMU on the same KVM, and pvkit against it.
+export * from "./qemu_reference_boot.ts";
+export * from "./vmm_comparison.ts";
 export * from "./pv_msr_watch.ts";
 export * from "./vcpu_exit_loop.ts";
 // Types the report and image API above names, from the packages that define them.
 export type { FeatureDecision, GuestPvFeature } from "@pvkit/guest";
 export type { CpioEntry, ProgressSink } from "@pvkit/nested";
 export type { Gpa, GuestMemory } from "@pvkit/machine";
-export type { KvmDtable, KvmRegs, KvmSegment, KvmSregs, LongModeSregs, MsrEntry } from "@pvkit/kvm";
+export type {
+  CpuidEntry,
+  KvmDtable,
+  KvmRegs,
+  KvmSegment,
+  KvmSregs,
+  LongModeSregs,
+  MsrEntry,
+} from "@pvkit/kvm";
 export type { GuestChunk } from "@pvkit/x86";
 // The legacy port-I/O devices over shared state (one instance per vCPU Worker), the console
 // ring they transmit into, and the port bus that dispatches to them.
