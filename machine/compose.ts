@@ -307,7 +307,14 @@ export function composeMachine(request: CompositionRequest): ComposedMachine {
     profile: host.name,
     rules: request.rules,
     model: model.name,
-    machine: { type: machine.type, irqchip: machine.irqchip, x2apic, smp: topology.cpus },
+    machine: {
+      type: machine.type,
+      irqchip: machine.irqchip,
+      x2apic,
+      smp: topology.cpus,
+      // Only when asked for, so descriptions without it keep their shape.
+      ...(cpu.pvEnforceCpuid ? { pvEnforceCpuid: true } : {}),
+    },
     leaves,
     features: featureJson,
     filtered,

@@ -187,6 +187,11 @@ export interface MachineDescription {
     readonly irqchip: IrqchipMode;
     readonly x2apic: boolean;
     readonly smp: number;
+    /**
+     * `kvm-pv-enforce-cpuid=on`: the VMM enables KVM_CAP_ENFORCE_PV_FEATURE_CPUID on every
+     * vCPU (QEMU: `kvm_arch_init_vcpu`). Present only when on.
+     */
+    readonly pvEnforceCpuid?: boolean;
   };
   /** The KVM leaves the guest sees, keyed `"0x40000000"`, `"0x40000001"`; empty with kvm=off. */
   readonly leaves: Readonly<Record<string, LeafJson>>;

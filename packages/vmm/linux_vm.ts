@@ -250,6 +250,9 @@ async function runVm(
   const cpuid0 = bootCpuid(supported, composed, 0);
   const vcpus: KvmVcpu[] = apicIds.map((apicId, i) => {
     const vcpu = vm.kvmCreateVcpu(apicId);
+    if (composed.machine.pvEnforceCpuid) {
+      vcpu.kvmEnableCap(KVM_CAP.KVM_CAP_ENFORCE_PV_FEATURE_CPUID, [1n]);
+    }
     // CPUID before MSRs and registers: MSR validity depends on it (KVM_SET_CPUID2 in api.rst).
     vcpu.kvmSetCpuid2(i === 0 ? cpuid0 : bootCpuid(supported, composed, i));
     vcpu.kvmSetMsrs(setup.msrs);
