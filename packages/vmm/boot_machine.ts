@@ -33,6 +33,8 @@ export interface BootMachine {
   readonly composed: ComposedMachine;
   /** The vCPUs' APIC IDs, by index. */
   readonly apicIds: readonly number[];
+  /** What people should know about how this machine runs on pvkit's VMM. */
+  readonly notes: readonly string[];
 }
 
 /**
@@ -64,12 +66,13 @@ const MAX_XAPIC_ID = 0xfe;
  */
 export function composeBootMachine(options: BootMachineOptions): BootMachine {
   const cpu = options.cpu ?? BOOT_DEFAULT_CPU;
+  const optional = optionalPluginsNamedIn(cpu);
   const composed = compose({
     cpu,
     ...(options.machine !== undefined ? { machine: options.machine } : {}),
     ...(options.smp !== undefined ? { smp: options.smp } : {}),
     ...(options.host === "default" ? {} : { host: options.host ?? "kvm" }),
-    plugins: optionalPluginsNamedIn(cpu),
+    plugins: optional,
   });
   if (!composed.ok) {
     throw new PvkitError(
@@ -101,5 +104,14 @@ export function composeBootMachine(options: BootMachineOptions): BootMachine {
       "use fewer vCPUs (-smp), or a topology with lower APIC IDs",
     );
   }
-  return { composed, apicIds };
+  // VMM-provided plugins run their hooks in pvkit's probe backends; the boot VMM offers their
+  // CPUID bits but does not route their MSRs or hypercalls to them (KVM then answers alone).
+  const notes = optional
+    .filter((p) => composed.isEnabled(p.manifest.name))
+    .map((p) =>
+      `${p.manifest.name}: its CPUID bit is offered, but pvkit boot does not run its VMM hooks ` +
+      "(KVM answers its MSR or hypercall alone); Linux uses it only in SEV guests " +
+      "(kvm_init_platform, kvm_sev_hc_page_enc_status)"
+    );
+  return { composed, apicIds, notes };
 }

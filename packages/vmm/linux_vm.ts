@@ -166,7 +166,7 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
   // the machine is checked against pvkit's default host profile, then the run is refused.
   parseBzImage(kernel, kernelName(options.kernel));
   const kvm = probeKvm();
-  const { composed, apicIds } = composeBootMachine({
+  const { composed, apicIds, notes } = composeBootMachine({
     ...options,
     ...(kvm.usable ? {} : { host: options.host ?? "default" }),
   });
@@ -196,6 +196,7 @@ export async function bootLinux(options: LinuxBootOptions): Promise<LinuxBootRes
         memBytes >> 20
       } MiB`,
   );
+  for (const note of notes) options.progress?.(`note: ${note}`);
   using sys = KvmSystem.open();
   const vm = sys.kvmCreateVm();
   let stuck = false;
