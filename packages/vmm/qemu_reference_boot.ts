@@ -24,7 +24,7 @@ import { BOOT_DEFAULT_CPU, composeBootMachine } from "./boot_machine.ts";
 import { pvOfferFromCpuid } from "./boot_report.ts";
 import type { LinuxBootReport } from "./boot_report.ts";
 import { BootShared, STOP_REASON, type StopReasonCode } from "./boot_shared.ts";
-import { type BootStop, describeStop, kernelPanicLine } from "./boot_stop.ts";
+import { type BootStop, describeStop } from "./boot_stop.ts";
 import { parseBzImage } from "./bzimage.ts";
 import { DEFAULT_BOOT_CMDLINE } from "./linux_vm.ts";
 import { buildPvReport } from "./pv_report.ts";
@@ -216,15 +216,16 @@ export interface QemuExit {
 }
 
 /**
- * The {@linkcode BootStop} of a QEMU run, worded as `pvkit boot`'s (the same messages for a
- * timeout, a hang and a kernel panic): exit 0 is the guest's reset (QEMU's `-no-reboot` turns
- * it into an exit), clean unless the kernel panicked first; any other exit is QEMU failing.
+ * The {@linkcode BootStop} of a QEMU run, judged as `pvkit boot`'s ({@linkcode describeStop}):
+ * exit 0 is the guest's reset (QEMU's `-no-reboot` turns it into an exit), clean only after the
+ * kernel's own restart and no panic; a timeout and a hang read the same; any other exit is QEMU
+ * failing.
  *
  * @example
  * ```ts
  * import { describeQemuStop } from "@pvkit/vmm";
  * const stop = describeQemuStop(
- *   { code: 0, console: "pvkit-boot: reboot 9.1\n", stderr: "" },
+ *   { code: 0, console: "pvkit-boot: reboot 9.1\nreboot: Restarting system\n", stderr: "" },
  *   { timeoutMs: 60_000 },
  * );
  * console.log(stop.kind, stop.clean); // reset true
@@ -243,13 +244,8 @@ export function describeQemuStop(
   if (exit.killedFor === "hang") return viaPvkit(STOP_REASON.hang);
   if (exit.killedFor === "interrupted") return viaPvkit(STOP_REASON.interrupted);
   if (exit.code === 0 && !exit.signal) {
-    if (kernelPanicLine(exit.console) !== undefined) return viaPvkit(STOP_REASON.reset);
-    return {
-      kind: "reset",
-      clean: true,
-      vcpu: -1,
-      message: "the guest reset the machine; QEMU exited (-no-reboot)",
-    };
+    const stop = viaPvkit(STOP_REASON.reset);
+    return { ...stop, message: `${stop.message}; QEMU exited (-no-reboot)` };
   }
   const why = exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
   const said = lastLine(exit.stderr);
