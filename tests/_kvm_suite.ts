@@ -23,6 +23,7 @@ export const KVM_TEST_PATHS: readonly string[] = [
   "tests/probe_fuzz_kvm_test.ts",
   "tests/linux_boot_test.ts",
   "tests/linux_boot_matrix_test.ts",
+  "tests/linux_qemu_compare_test.ts",
 ];
 
 /** Modules whose JSDoc examples need a usable /dev/kvm. */

@@ -27,3 +27,21 @@ Deno.test("pvkit bench rejects bad arguments with exit 2", async () => {
   assertEquals(await runCli(["bench", "nope"], io), 2);
   assert(errs.every((e) => !e.includes("    at ")), "no stack trace");
 });
+
+Deno.test("pvkit bench boot: bad arguments exit 2 before anything boots", async () => {
+  const errs: string[] = [];
+  const io = { out: () => {}, err: (t: string) => errs.push(t) };
+  assertEquals(await runCli(["bench", "boot"], io), 2);
+  assert(errs.at(-1)?.includes("pvkit bench boot needs -kernel FILE"), errs.join("\n"));
+  assertEquals(await runCli(["bench", "boot", "-kernel", "k", "--rounds", "0"], io), 2);
+  assertEquals(await runCli(["bench", "boot", "-kernel", "k", "-m", "1T"], io), 2);
+  assertEquals(await runCli(["bench", "boot", "-kernel", "k", "--report"], io), 2);
+  assert(errs.every((e) => !e.includes("    at ")), "no stack trace");
+});
+
+Deno.test("pvkit bench --help names both benchmarks", async () => {
+  const out: string[] = [];
+  assertEquals(await runCli(["bench", "--help"], { out: (t) => out.push(t), err: () => {} }), 0);
+  assert(out.join("\n").includes("pvkit bench boot [--rounds N] [--json] -kernel FILE"));
+  assert(out.join("\n").includes("pvkit bench exits"));
+});

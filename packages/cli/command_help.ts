@@ -79,9 +79,24 @@ Exit status: 0 when the backends agree, 1 when they differ, 2 for a bad file or 
   doctor: `pvkit doctor: what this host's KVM offers pvkit
 
 usage: pvkit doctor [--json]`,
-  bench: `pvkit bench exits: the Deno VMM's port-I/O exit round trip against a C baseline
+  bench: `pvkit bench: how fast pvkit's VMM is, against a baseline
 
-usage: pvkit bench exits [--count N] [--rounds R] [--json]`,
+usage: pvkit bench exits [--count N] [--rounds R] [--json]
+       pvkit bench boot [--rounds N] [--json] -kernel FILE [-initrd FILE] [-append CMDLINE]
+                        [-cpu M,FLAGS] [-machine T,...] [-smp N] [-m SIZE] [--timeout S]
+                        [--idle-timeout S]
+
+exits   the Deno VMM's port-I/O exit round trip against the same loop in C (gcc -O2)
+boot    boot time to /init of pvkit's VMM against QEMU (qemu-system-x86_64 -accel kvm) on the
+        same KVM, with the same kernel, initramfs, command line and -cpu/-machine/-smp/-m (as
+        for pvkit boot; -cpu defaults to host for both). Both run as child processes (pvkit
+        boot --quiet, and QEMU with -nodefaults -serial stdio -no-reboot), in interleaved ABBA
+        rounds (default 3), each timed from its spawn to /init's first console line
+        (pvkit-boot: init) and killed there. A boot whose console is silent for --idle-timeout
+        is retried once, said on stderr. Progress goes to stderr; --json prints
+        {rounds, pvkitMs, qemuMs, medianPvkitMs, medianQemuMs, ratio}, ratio being the median
+        of the per-round ratios pvkit / QEMU. Needs a usable /dev/kvm (else run it inside
+        pvkit nested) and qemu-system-x86.`,
   nested: NESTED_HELP,
   boot: BOOT_HELP,
   demo: `pvkit demo: the default machine, -cpu host, and the built-in probes on each backend
@@ -116,6 +131,7 @@ usage:
   pvkit diff FILE.json... [--timeout MS] [--json]
   pvkit doctor [--json]
   pvkit bench exits [--count N] [--rounds R] [--json]
+  pvkit bench boot [--rounds N] [--json] -kernel FILE [-initrd FILE] [-cpu ...] [-smp N] [-m SIZE]
   pvkit nested [--smp N] [--memory SIZE] [--timeout S] -- CMD [ARGS...]
   pvkit boot -kernel FILE [-initrd FILE] [-append CMDLINE] [-cpu ...] [-smp N] [-m SIZE] [--report]
   pvkit demo [linux]

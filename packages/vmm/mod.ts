@@ -38,6 +38,7 @@ export * from "./linux_vm.ts";
 // The reference boot with QEMU on the same KVM, and pvkit against it.
 export * from "./qemu_reference_boot.ts";
 export * from "./vmm_comparison.ts";
+export * from "./boot_bench.ts";
 export * from "./pv_msr_watch.ts";
 export * from "./vcpu_exit_loop.ts";
 // Types the report and image API above names, from the packages that define them.

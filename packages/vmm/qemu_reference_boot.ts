@@ -172,6 +172,24 @@ export function qemuBootArgs(options: QemuMachineOptions): string[] {
 }
 
 /**
+ * The kernel command line for booting the same guest on pvkit's VMM and on QEMU: `cmdline`
+ * without `acpi=off`. QEMU's pc machine names its vCPUs only in ACPI's MADT (the MP table of
+ * its firmware, SeaBIOS 1.16, lists the boot CPU alone: with `acpi=off` a QEMU guest brings up
+ * one CPU, "MPTABLE: ... Processor #0 (Bootup-CPU)", and turns PV IPIs, spinlocks, TLB flush
+ * and sched yield off). pvkit's VMM writes no ACPI tables, so there the kernel finds no RSDP
+ * and reads pvkit's MP table either way.
+ *
+ * @example
+ * ```ts
+ * import { comparisonCmdline } from "@pvkit/vmm";
+ * console.log(comparisonCmdline("console=ttyS0 pci=off acpi=off nomodule")); // console=ttyS0 pci=off nomodule
+ * ```
+ */
+export function comparisonCmdline(cmdline: string): string {
+  return cmdline.split(/\s+/).filter((w) => w !== "" && w !== "acpi=off").join(" ");
+}
+
+/**
  * The `-machine` value QEMU gets for pvkit's: the type (default `pc`) first, and
  * `kernel-irqchip=on` unless the value sets it.
  *
