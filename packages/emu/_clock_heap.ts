@@ -2,28 +2,26 @@
  * An indexed min-heap of ids 0..n-1 keyed by a virtual time (bigint ns), ties going to the lower
  * id: the scheduler's "which host CPU runs next". The heap and the keys live in typed arrays, so
  * a sift touches contiguous memory however many CPUs there are (objects scattered over a large
- * heap made each step slower as the vCPU count grew).
+ * heap made each step slower as the vCPU count grew), and the keys keep no bigint alive (see
+ * {@linkcode TimeSlots}).
  *
  * @module
  */
 
-/** Below 2^53 a bigint converts to a number exactly, so numbers compare like the bigints. */
-const EXACT = 2 ** 53;
+import { TimeSlots } from "./_time_slots.ts";
 
 /** A min-heap of small integer ids with bigint keys. */
 export class ClockHeap {
   readonly #heap: Int32Array;
   readonly #pos: Int32Array;
-  readonly #approx: Float64Array;
-  readonly #exact: bigint[];
+  readonly #keys: TimeSlots;
   #size = 0;
 
   /** Creates an empty heap for ids 0 to `capacity - 1`. */
   constructor(capacity: number) {
     this.#heap = new Int32Array(capacity);
     this.#pos = new Int32Array(capacity).fill(-1);
-    this.#approx = new Float64Array(capacity);
-    this.#exact = new Array<bigint>(capacity).fill(0n);
+    this.#keys = new TimeSlots(capacity);
   }
 
   /** The id with the smallest key, or -1 when empty. */
@@ -31,9 +29,9 @@ export class ClockHeap {
     return this.#size > 0 ? this.#heap[0] : -1;
   }
 
-  /** The key `id` is sorted by (meaningful while it is in the heap). */
-  key(id: number): bigint {
-    return this.#exact[id];
+  /** Negative, zero or positive as `id`'s key is before, at or after `time` (no allocation). */
+  compareKey(id: number, time: bigint): number {
+    return this.#keys.compareTo(id, time);
   }
 
   /** True when `id` is in the heap. */
@@ -43,8 +41,7 @@ export class ClockHeap {
 
   /** Inserts `id` with `key`, or moves it to `key`. */
   set(id: number, key: bigint): void {
-    this.#approx[id] = Number(key);
-    this.#exact[id] = key;
+    this.#keys.set(id, key);
     let at = this.#pos[id];
     if (at < 0) {
       at = this.#size++;
@@ -68,10 +65,8 @@ export class ClockHeap {
   }
 
   #before(a: number, b: number): boolean {
-    const ka = this.#approx[a], kb = this.#approx[b];
-    if (ka !== kb) return ka < kb;
-    if (ka >= EXACT && this.#exact[a] !== this.#exact[b]) return this.#exact[a] < this.#exact[b];
-    return a < b;
+    const order = this.#keys.compare(a, b);
+    return order !== 0 ? order < 0 : a < b;
   }
 
   #up(at: number): number {

@@ -29,6 +29,7 @@ export class RunQueue<T> {
 
   /** Removes and returns the first item. */
   shift(): T | undefined {
+    if (this.#members.size === 0) return undefined;
     while (this.#head < this.#items.length) {
       const item = this.#items[this.#head];
       this.#items[this.#head++] = undefined;
@@ -51,9 +52,16 @@ export class RunQueue<T> {
     return true;
   }
 
+  /** Empties the queue (keeping its array: emptying allocates nothing). */
+  clear(): void {
+    this.#members.clear();
+    this.#items.length = 0;
+    this.#head = 0;
+  }
+
   #compact(): void {
     if (this.#head === this.#items.length) {
-      this.#items = [];
+      this.#items.length = 0; // reuse the array: a new one per emptying was garbage per switch
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);

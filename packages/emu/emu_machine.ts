@@ -128,6 +128,9 @@ export class EmuMachine implements VmContext {
     read: () => MSR_GP,
     write: () => MSR_GP,
   };
+  /** The last block duration converted to a bigint, and the number it came from. */
+  #lastNs = 0;
+  #lastBigNs = 0n;
   /** The lifecycle hooks that can hold a vCPU off its CPU (asked before every entry). */
   #holds: VcpuLifecycleHook[] = [];
 
@@ -462,8 +465,12 @@ export class EmuMachine implements VmContext {
           vcpu.state = "done";
           live--;
           this.scheduler.release(vcpu);
-          for (const [id, waiting] of barriers) {
-            this.#releaseBarrier(id, waiting, barrierSize(id), barriers);
+          // One fewer vCPU may complete a barrier (checked only when one is waiting: iterating
+          // even an empty Map allocates an iterator, once per vCPU per run).
+          if (barriers.size > 0) {
+            for (const [id, waiting] of barriers) {
+              this.#releaseBarrier(id, waiting, barrierSize(id), barriers);
+            }
           }
           continue;
         }
@@ -494,6 +501,19 @@ export class EmuMachine implements VmContext {
     };
   }
 
+  /**
+   * `ns` as a bigint. Programs mostly repeat one duration, so the last conversion is reused:
+   * a step then allocates one bigint (the new clock) instead of two.
+   */
+  #bigNs(ns: number | bigint): bigint {
+    if (typeof ns === "bigint") return ns;
+    if (ns !== this.#lastNs) {
+      this.#lastBigNs = BigInt(ns); // throws on a non-integer, as before
+      this.#lastNs = ns;
+    }
+    return this.#lastBigNs;
+  }
+
   /** Whether a plugin holds `vcpu` off its CPU before its next entry. */
   #entryHeld(vcpu: EmuVcpu): boolean {
     for (const hook of this.#holds) if (hook.holdsEntry!(vcpu)) return true;
@@ -513,13 +533,13 @@ export class EmuMachine implements VmContext {
       case "yield":
         return;
       case "spin":
-        vcpu.advance(BigInt(block.ns));
+        vcpu.advance(this.#bigNs(block.ns));
         return;
       case "pause":
         vcpu.advance(10n);
         return;
       case "preempt":
-        this.scheduler.preempt(vcpu, BigInt(block.ns));
+        this.scheduler.preempt(vcpu, this.#bigNs(block.ns));
         return;
       case "hlt": {
         vcpu.exit("hlt");

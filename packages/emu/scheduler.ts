@@ -9,19 +9,23 @@
 import type { EmuVcpu } from "./emu_vcpu.ts";
 import { ClockHeap } from "./_clock_heap.ts";
 import { RunQueue } from "./_run_queue.ts";
-
-interface HostCpu {
-  readonly index: number;
-  current: EmuVcpu | undefined;
-  readonly queue: RunQueue<EmuVcpu>;
-  sliceEnd: bigint;
-}
+import { TimeSlots } from "./_time_slots.ts";
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 /** Schedules emulated vCPUs on emulated host CPUs. */
 export class Scheduler {
-  readonly #cpus: HostCpu[];
+  /*
+   * Host CPU i's state lives at index i of dense arrays rather than in an object per CPU: a
+   * step reads one slot of each, and a 32768-CPU machine holds three arrays instead of 32768
+   * objects, each with a queue and a Set, that every scavenge and cache line had to visit.
+   */
+  /** The vCPU running on each host CPU. */
+  readonly #current: (EmuVcpu | undefined)[];
+  /** Each host CPU's run queue, created when a vCPU first waits there. */
+  readonly #queues: (RunQueue<EmuVcpu> | undefined)[];
+  /** When each host CPU's time slice ends. */
+  readonly #sliceEnd: TimeSlots;
   readonly #slice: bigint;
   readonly #waitingSince = new Map<EmuVcpu, bigint>();
   /**
@@ -35,33 +39,39 @@ export class Scheduler {
 
   /** Creates `hostCpus` host CPUs with the given time slice. */
   constructor(hostCpus: number, sliceNs: bigint) {
-    this.#cpus = Array.from(
-      { length: hostCpus },
-      (_, index) => ({
-        index,
-        current: undefined,
-        queue: new RunQueue<EmuVcpu>(),
-        sliceEnd: 0n,
-      }),
-    );
+    this.#current = Array.from({ length: hostCpus }, () => undefined);
+    this.#queues = Array.from({ length: hostCpus }, () => undefined);
+    this.#sliceEnd = new TimeSlots(hostCpus);
     this.#busy = new ClockHeap(hostCpus);
     this.#slice = sliceNs;
   }
 
-  #cpuOf(vcpu: EmuVcpu): HostCpu {
-    return this.#cpus[vcpu.index % this.#cpus.length];
+  /** The host CPU `vcpu` is pinned to. */
+  #cpuOf(vcpu: EmuVcpu): number {
+    return vcpu.index % this.#current.length;
+  }
+
+  /** Host CPU `cpu`'s run queue, created on first use. */
+  #queue(cpu: number): RunQueue<EmuVcpu> {
+    return this.#queues[cpu] ??= new RunQueue<EmuVcpu>();
+  }
+
+  /** The number of vCPUs waiting on host CPU `cpu`. */
+  #waiting(cpu: number): number {
+    return this.#queues[cpu]?.length ?? 0;
   }
 
   /** Puts a runnable vCPU on its host CPU, or in its queue if the CPU is busy. */
   enqueue(vcpu: EmuVcpu, at: bigint): void {
     const cpu = this.#cpuOf(vcpu);
-    if (cpu.current === vcpu || cpu.queue.has(vcpu)) return;
-    if (!cpu.current) {
+    const current = this.#current[cpu];
+    if (current === vcpu || this.#queues[cpu]?.has(vcpu)) return;
+    if (!current) {
       vcpu.clock = max(vcpu.clock, at);
       this.#run(cpu, vcpu);
       vcpu.load();
     } else {
-      cpu.queue.push(vcpu);
+      this.#queue(cpu).push(vcpu);
       this.#waitingSince.set(vcpu, max(vcpu.clock, at));
     }
   }
@@ -79,8 +89,8 @@ export class Scheduler {
   /** The vCPU blocks (or finishes): it leaves its host CPU, which runs the next in line. */
   release(vcpu: EmuVcpu): void {
     const cpu = this.#cpuOf(vcpu);
-    if (cpu.current !== vcpu) return;
-    cpu.current = undefined;
+    if (this.#current[cpu] !== vcpu) return;
+    this.#current[cpu] = undefined;
     vcpu.put(false);
     this.#switchNext(cpu, vcpu.clock);
   }
@@ -92,23 +102,26 @@ export class Scheduler {
     vcpu.runDelay += ns;
     vcpu.clock += ns;
     vcpu.load();
-    this.#cpuOf(vcpu).sliceEnd = vcpu.clock + this.#slice;
+    this.#sliceEnd.set(this.#cpuOf(vcpu), vcpu.clock + this.#slice);
   }
 
   /** At a scheduling point: switch if the slice is used up and another vCPU waits. */
   maybeSwitch(vcpu: EmuVcpu): void {
     const cpu = this.#cpuOf(vcpu);
-    if (cpu.current !== vcpu || cpu.queue.length === 0 || vcpu.clock < cpu.sliceEnd) return;
-    cpu.current = undefined;
+    if (
+      this.#current[cpu] !== vcpu || this.#waiting(cpu) === 0 ||
+      this.#sliceEnd.compareTo(cpu, vcpu.clock) > 0
+    ) return;
+    this.#current[cpu] = undefined;
     vcpu.exit(); // the timer interrupt that ends the slice is an exit
     vcpu.put(true);
-    cpu.queue.push(vcpu);
+    this.#queue(cpu).push(vcpu);
     this.#waitingSince.set(vcpu, vcpu.clock);
     this.#switchNext(cpu, vcpu.clock);
   }
 
-  #switchNext(cpu: HostCpu, at: bigint): void {
-    const next = cpu.queue.shift();
+  #switchNext(cpu: number, at: bigint): void {
+    const next = this.#queues[cpu]?.shift();
     if (!next) return;
     const since = this.#waitingSince.get(next) ?? at;
     this.#waitingSince.delete(next);
@@ -120,12 +133,12 @@ export class Scheduler {
   }
 
   /** Makes `vcpu` the one running on `cpu`. */
-  #run(cpu: HostCpu, vcpu: EmuVcpu): void {
-    cpu.current = vcpu;
-    cpu.sliceEnd = vcpu.clock + this.#slice;
+  #run(cpu: number, vcpu: EmuVcpu): void {
+    this.#current[cpu] = vcpu;
+    this.#sliceEnd.set(cpu, vcpu.clock + this.#slice);
     // The CPU's key still sorts it correctly unless the new vCPU's clock is behind it.
-    if (this.#busy.has(cpu.index) && this.#busy.key(cpu.index) <= vcpu.clock) return;
-    this.#busy.set(cpu.index, vcpu.clock);
+    if (this.#busy.has(cpu) && this.#busy.compareKey(cpu, vcpu.clock) <= 0) return;
+    this.#busy.set(cpu, vcpu.clock);
   }
 
   /**
@@ -136,9 +149,9 @@ export class Scheduler {
     for (;;) {
       const index = this.#busy.top();
       if (index < 0) return undefined;
-      const vcpu = this.#cpus[index].current;
+      const vcpu = this.#current[index];
       if (!vcpu) this.#busy.pop(); // the CPU went idle
-      else if (vcpu.clock !== this.#busy.key(index)) this.#busy.set(index, vcpu.clock);
+      else if (this.#busy.compareKey(index, vcpu.clock) !== 0) this.#busy.set(index, vcpu.clock);
       else return vcpu;
     }
   }
@@ -148,25 +161,29 @@ export class Scheduler {
    * that stopped at its step limit or on an exception leaves the scheduler clean for the next).
    */
   descheduleAll(): void {
-    for (const cpu of this.#cpus) {
-      if (cpu.current) cpu.current.needsEntry = true;
-      cpu.current = undefined;
-      while (cpu.queue.shift()) { /* drain */ }
+    const current = this.#current;
+    for (let cpu = 0; cpu < current.length; cpu++) {
+      const vcpu = current[cpu];
+      if (vcpu) {
+        vcpu.needsEntry = true;
+        current[cpu] = undefined;
+      }
+      this.#queues[cpu]?.clear();
     }
     this.#waitingSince.clear();
   }
 
   /** True when other tasks wait on `vcpu`'s host CPU. */
   runqueueBusy(vcpu: EmuVcpu): boolean {
-    return this.#cpuOf(vcpu).queue.length > 0;
+    return this.#waiting(this.#cpuOf(vcpu)) > 0;
   }
 
   /** Directed yield from `from` to `to`: `to` takes `from`'s place if they share a CPU. */
   yieldTo(from: EmuVcpu, to: EmuVcpu): boolean {
     const cpu = this.#cpuOf(from);
-    if (!cpu.queue.moveToFront(to)) return false;
+    if (!this.#queues[cpu]?.moveToFront(to)) return false;
     this.yields++;
-    cpu.sliceEnd = from.clock; // the next scheduling point switches to `to`
+    this.#sliceEnd.set(cpu, from.clock); // the next scheduling point switches to `to`
     return true;
   }
 }
