@@ -8,19 +8,7 @@
 
 import { EmuMachine } from "@pvkit/emu";
 import { compose } from "@pvkit/pvkit";
-
-const FEATURES = ["kvmclock", "kvm-steal-time", "kvm-pv-eoi", "kvm-pv-ipi", "kvm_pv_unhalt"];
-
-/** A `-cpu` string of about `bytes` bytes: feature settings, on and off in turn. */
-function cpuString(bytes: number): string {
-  const items = ["host"];
-  for (let i = 0, size = 4; size < bytes; i++) {
-    const item = `${FEATURES[i % FEATURES.length]}=${i % 2 ? "off" : "on"}`;
-    items.push(item);
-    size += item.length + 1;
-  }
-  return items.join(",");
-}
+import { cpuidOverrides, cpuString } from "./_big_inputs.ts";
 
 for (const [bytes, baseline] of [[128 << 10, true], [1 << 20, false]] as const) {
   const cpu = cpuString(bytes);
@@ -38,7 +26,7 @@ for (const [bytes, baseline] of [[128 << 10, true], [1 << 20, false]] as const) 
 
 const composed = compose({ cpu: "host", machine: "q35", smp: 1, host: "linux-6.18" });
 for (const [count, baseline] of [[12_500, true], [100_000, false]] as const) {
-  const cpuid = Array.from({ length: count }, (_, i) => ({ leaf: 0x80000100 + i, eax: i }));
+  const cpuid = cpuidOverrides(count);
   Deno.bench({
     name: `start a machine with ${count} CPUID overrides`,
     group: "cpuid-overrides",
